@@ -1,0 +1,258 @@
+//! The configuration root and its sections, as written in YAML (kebab-case keys).
+//! Types validate themselves on load; cross-references are checked by `validate`.
+
+use crate::types::{IfAddr, MacAddr, Name, Prefix, RouteDistinguisher, RouteTarget, VlanId};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Instance name: prefixes the per-VRF host namespaces and names the API socket.
+    pub name: Name,
+    #[serde(default)]
+    pub eal: Eal,
+    #[serde(default)]
+    pub workers: Workers,
+    pub ports: Vec<Port>,
+    #[serde(default)]
+    pub bundles: Vec<Bundle>,
+    #[serde(default)]
+    pub interfaces: Vec<SubInterface>,
+    pub vrfs: Vec<Vrf>,
+    #[serde(default)]
+    pub neighbors: NeighborTimers,
+    #[serde(default)]
+    pub logging: Logging,
+    #[serde(default)]
+    pub api: Api,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Eal {
+    /// The lcore list given to EAL as `-l` (workers are registered from the dataplane threads).
+    pub lcores: String,
+    /// `auto` uses hugepages when some are free and falls back to `--no-huge`.
+    pub hugepages: Hugepages,
+    /// Memory for `--no-huge` (`-m`), in MiB.
+    pub memory_mb: u32,
+    /// Number of mbufs in the packet pool.
+    pub mbufs: u32,
+    /// Extra EAL arguments, appended as given (e.g. `--log-level=pmd.net.af_packet:debug`).
+    pub extra_args: Vec<String>,
+}
+
+impl Default for Eal {
+    fn default() -> Self {
+        Eal {
+            lcores: "0".into(),
+            hugepages: Hugepages::Auto,
+            memory_mb: 256,
+            mbufs: 8191,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hugepages {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Workers {
+    /// Number of worker threads; each polls one RX/TX queue pair of every port.
+    pub count: u16,
+    pub poll: PollMode,
+    /// adaptive: empty polls in a row before the worker starts sleeping.
+    pub idle_polls: u32,
+    /// adaptive: how long one idle sleep lasts, in microseconds.
+    pub idle_sleep_us: u32,
+    /// CPU to pin each worker to (optional; same length as `count`).
+    #[serde(default)]
+    pub cpus: Vec<u16>,
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Workers {
+            count: 1,
+            poll: PollMode::Adaptive,
+            idle_polls: 256,
+            idle_sleep_us: 1000,
+            cpus: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PollMode {
+    /// Spin on every core: lowest latency, 100 % CPU (benchmarks).
+    Busy,
+    /// Sleep after a run of empty polls (labs, shared machines).
+    Adaptive,
+}
+
+/// A DPDK port. Its untagged traffic is the "main interface" when `vrf` is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Port {
+    pub name: Name,
+    /// DPDK device: a PCI address or a vdev string (`net_af_packet0,iface=eth1`, `net_tap0`).
+    pub devargs: String,
+    #[serde(default = "default_mtu")]
+    pub mtu: u16,
+    /// Override the port's MAC address.
+    #[serde(default)]
+    pub mac: Option<MacAddr>,
+    #[serde(default)]
+    pub vrf: Option<Name>,
+    #[serde(default)]
+    pub addresses: Vec<IfAddr>,
+}
+
+pub fn default_mtu() -> u16 {
+    1500
+}
+
+/// A link bundle: member ports that act as one interface (LACP comes with the bundle issue;
+/// until then every member distributes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Bundle {
+    pub name: Name,
+    pub members: Vec<Name>,
+    #[serde(default)]
+    pub vrf: Option<Name>,
+    #[serde(default)]
+    pub addresses: Vec<IfAddr>,
+}
+
+/// An 802.1Q sub-interface of a port or bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SubInterface {
+    pub name: Name,
+    pub parent: Name,
+    pub vlan: VlanId,
+    pub vrf: Name,
+    #[serde(default)]
+    pub addresses: Vec<IfAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Vrf {
+    pub name: Name,
+    /// Route distinguisher (used by BGP-EVPN).
+    #[serde(default)]
+    pub rd: Option<RouteDistinguisher>,
+    #[serde(default)]
+    pub route_targets: RouteTargets,
+    #[serde(default)]
+    pub routes: Vec<StaticRoute>,
+    /// The kernel namespace holding this VRF's host interface (the exception path).
+    /// Default: `<instance>-<vrf>`.
+    #[serde(default)]
+    pub host_netns: Option<Name>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RouteTargets {
+    #[serde(default)]
+    pub import: Vec<RouteTarget>,
+    #[serde(default)]
+    pub export: Vec<RouteTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StaticRoute {
+    pub prefix: Prefix,
+    /// Next-hop address, resolved over a connected subnet of the VRF.
+    #[serde(default)]
+    pub via: Option<IpAddr>,
+    /// Discard matching traffic (counted as a `blackhole` drop).
+    #[serde(default)]
+    pub blackhole: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NeighborTimers {
+    /// An entry not confirmed for this long is probed again (seconds).
+    pub reachable_s: u32,
+    /// An entry whose probes go unanswered is removed after this long (seconds).
+    pub stale_s: u32,
+    /// Minimum interval between resolution requests for one address (milliseconds).
+    pub retry_ms: u32,
+    /// Packets held per unresolved next hop while it resolves.
+    pub hold_packets: u16,
+}
+
+impl Default for NeighborTimers {
+    fn default() -> Self {
+        NeighborTimers {
+            reachable_s: 300,
+            stale_s: 30,
+            retry_ms: 1000,
+            hold_packets: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Logging {
+    /// A tracing filter: `info`, `debug`, `tandemd=debug,info`.
+    pub level: String,
+    #[serde(default)]
+    pub json: bool,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Logging {
+            level: "info".into(),
+            json: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Api {
+    /// Unix socket of the management API. Default: `/run/tandem/<name>.sock`.
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Api { socket: None }
+    }
+}
+
+impl Config {
+    pub fn api_socket(&self) -> PathBuf {
+        self.api
+            .socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("/run/tandem/{}.sock", self.name)))
+    }
+
+    pub fn host_netns(&self, vrf: &Vrf) -> String {
+        vrf.host_netns
+            .as_ref()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| format!("{}-{}", self.name, vrf.name))
+    }
+}

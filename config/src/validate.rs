@@ -1,0 +1,255 @@
+//! Cross-reference checks that types alone cannot express. Every error names the field path.
+
+use crate::model::Config;
+use crate::types::{IfAddr, Name};
+use crate::ConfigError;
+use std::collections::{HashMap, HashSet};
+
+pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
+    let mut errs = Vec::new();
+    let mut e = |path: String, reason: String| errs.push(ConfigError::Invalid { path, reason });
+
+    let vrfs: HashSet<&Name> = c.vrfs.iter().map(|v| &v.name).collect();
+    let mut seen = HashSet::new();
+    for (i, v) in c.vrfs.iter().enumerate() {
+        if !seen.insert(&v.name) {
+            e(
+                format!("vrfs[{i}].name"),
+                format!("duplicate VRF `{}`", v.name),
+            );
+        }
+    }
+    if c.ports.is_empty() {
+        e("ports".into(), "at least one port is required".into());
+    }
+    if c.workers.count == 0 || c.workers.count > 64 {
+        e(
+            "workers.count".into(),
+            format!("{} is not in 1-64", c.workers.count),
+        );
+    }
+    if !c.workers.cpus.is_empty() && c.workers.cpus.len() != usize::from(c.workers.count) {
+        e(
+            "workers.cpus".into(),
+            format!(
+                "lists {} CPUs for {} workers",
+                c.workers.cpus.len(),
+                c.workers.count
+            ),
+        );
+    }
+
+    // Interface names share one namespace: ports, bundles, sub-interfaces.
+    let mut names: HashMap<&Name, String> = HashMap::new();
+    let all = (c
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("ports[{i}].name"), &p.name)))
+    .chain(
+        c.bundles
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (format!("bundles[{i}].name"), &b.name)),
+    )
+    .chain(
+        c.interfaces
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("interfaces[{i}].name"), &s.name)),
+    );
+    for (path, n) in all {
+        if let Some(prev) = names.insert(n, path.clone()) {
+            e(path, format!("name `{n}` is already used by {prev}"));
+        }
+    }
+
+    let mut devargs = HashSet::new();
+    for (i, p) in c.ports.iter().enumerate() {
+        if p.devargs.trim().is_empty() {
+            e(format!("ports[{i}].devargs"), "must not be empty".into());
+        } else if !devargs.insert(p.devargs.split(',').next().unwrap_or_default()) {
+            e(
+                format!("ports[{i}].devargs"),
+                format!("device `{}` is used twice", p.devargs),
+            );
+        }
+        if !(576..=9600).contains(&p.mtu) {
+            e(
+                format!("ports[{i}].mtu"),
+                format!("{} is not in 576-9600", p.mtu),
+            );
+        }
+        l3_check(
+            &mut e,
+            &format!("ports[{i}]"),
+            p.vrf.as_ref(),
+            &p.addresses,
+            &vrfs,
+        );
+    }
+
+    let ports: HashSet<&Name> = c.ports.iter().map(|p| &p.name).collect();
+    let mut member_of: HashMap<&Name, &Name> = HashMap::new();
+    for (i, b) in c.bundles.iter().enumerate() {
+        if b.members.is_empty() {
+            e(
+                format!("bundles[{i}].members"),
+                "a bundle needs at least one member".into(),
+            );
+        }
+        for (j, m) in b.members.iter().enumerate() {
+            let path = format!("bundles[{i}].members[{j}]");
+            if !ports.contains(m) {
+                e(path, format!("no port named `{m}`"));
+            } else if let Some(other) = member_of.insert(m, &b.name) {
+                e(
+                    path,
+                    format!("port `{m}` is already a member of bundle `{other}`"),
+                );
+            }
+        }
+        l3_check(
+            &mut e,
+            &format!("bundles[{i}]"),
+            b.vrf.as_ref(),
+            &b.addresses,
+            &vrfs,
+        );
+    }
+    for (i, p) in c.ports.iter().enumerate() {
+        if let Some(b) = member_of.get(&p.name) {
+            if p.vrf.is_some() || !p.addresses.is_empty() {
+                e(
+                    format!("ports[{i}]"),
+                    format!(
+                        "port `{}` is a member of bundle `{b}`: configure L3 on the bundle",
+                        p.name
+                    ),
+                );
+            }
+        }
+    }
+
+    let bundles: HashSet<&Name> = c.bundles.iter().map(|b| &b.name).collect();
+    let mut vlans = HashSet::new();
+    for (i, s) in c.interfaces.iter().enumerate() {
+        if bundles.contains(&s.parent)
+            || (ports.contains(&s.parent) && !member_of.contains_key(&s.parent))
+        {
+            if !vlans.insert((&s.parent, s.vlan)) {
+                e(
+                    format!("interfaces[{i}].vlan"),
+                    format!("VLAN {} is already used on `{}`", s.vlan, s.parent),
+                );
+            }
+        } else if member_of.contains_key(&s.parent) {
+            e(
+                format!("interfaces[{i}].parent"),
+                format!(
+                    "`{}` is a bundle member; use the bundle as parent",
+                    s.parent
+                ),
+            );
+        } else {
+            e(
+                format!("interfaces[{i}].parent"),
+                format!("no port or bundle named `{}`", s.parent),
+            );
+        }
+        l3_check(
+            &mut e,
+            &format!("interfaces[{i}]"),
+            Some(&s.vrf),
+            &s.addresses,
+            &vrfs,
+        );
+    }
+
+    // Within a VRF, an address may be configured once, and connected subnets must not overlap
+    // across interfaces (overlap *between* VRFs is the point of VRFs).
+    let mut per_vrf: HashMap<&Name, Vec<(String, IfAddr)>> = HashMap::new();
+    let l3 = c
+        .ports
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.vrf
+                .as_ref()
+                .map(|v| (format!("ports[{i}]"), v, &p.addresses))
+        })
+        .chain(c.bundles.iter().enumerate().filter_map(|(i, b)| {
+            b.vrf
+                .as_ref()
+                .map(|v| (format!("bundles[{i}]"), v, &b.addresses))
+        }))
+        .chain(
+            c.interfaces
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("interfaces[{i}]"), &s.vrf, &s.addresses)),
+        );
+    for (path, vrf, addrs) in l3 {
+        for (j, a) in addrs.iter().enumerate() {
+            let here = format!("{path}.addresses[{j}]");
+            let list = per_vrf.entry(vrf).or_default();
+            if let Some((other, _)) = list
+                .iter()
+                .find(|(_, b)| b.subnet().contains(a.addr) || a.subnet().contains(b.addr))
+            {
+                e(here.clone(), format!("{a} overlaps {other} in VRF `{vrf}`"));
+            }
+            list.push((here, *a));
+        }
+    }
+
+    for (i, v) in c.vrfs.iter().enumerate() {
+        for (j, r) in v.routes.iter().enumerate() {
+            let path = format!("vrfs[{i}].routes[{j}]");
+            match (r.via, r.blackhole) {
+                (Some(_), true) => e(path, "set either `via` or `blackhole`, not both".into()),
+                (None, false) => e(path, "needs `via: <next hop>` or `blackhole: true`".into()),
+                (Some(nh), false) => {
+                    if nh.is_ipv4() != r.prefix.is_ipv4() {
+                        e(
+                            format!("{path}.via"),
+                            format!("{nh} is not of the same family as {}", r.prefix),
+                        );
+                    } else if !per_vrf
+                        .get(&v.name)
+                        .is_some_and(|l| l.iter().any(|(_, a)| a.subnet().contains(nh)))
+                    {
+                        e(
+                            format!("{path}.via"),
+                            format!("{nh} is not in a connected subnet of VRF `{}`", v.name),
+                        );
+                    }
+                }
+                (None, true) => {}
+            }
+        }
+    }
+
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs)
+    }
+}
+
+fn l3_check(
+    e: &mut impl FnMut(String, String),
+    path: &str,
+    vrf: Option<&Name>,
+    addrs: &[IfAddr],
+    vrfs: &HashSet<&Name>,
+) {
+    match vrf {
+        Some(v) if !vrfs.contains(v) => e(format!("{path}.vrf"), format!("no VRF named `{v}`")),
+        None if !addrs.is_empty() => e(
+            format!("{path}.addresses"),
+            "addresses need a `vrf` on the same interface".into(),
+        ),
+        _ => {}
+    }
+}

@@ -1,0 +1,123 @@
+//! An owned DPDK mbuf: `Drop` frees it, `into_raw` hands it to a tx burst.
+//! Only single-segment mbufs are handled (the pipeline drops chained ones).
+
+use crate::buffer::PacketBuf;
+use crate::eal::Mempool;
+use std::ptr::NonNull;
+
+pub struct Mbuf(NonNull<sys::rte_mbuf>);
+
+// SAFETY: an Mbuf is uniquely owned; DPDK mbufs may be freed from any thread.
+unsafe impl Send for Mbuf {}
+
+impl Mbuf {
+    /// # Safety
+    /// `p` must be a valid mbuf that the caller owns.
+    #[inline]
+    pub unsafe fn from_raw(p: *mut sys::rte_mbuf) -> Mbuf {
+        // SAFETY: the caller guarantees p is a valid, owned mbuf (non-null).
+        Mbuf(unsafe { NonNull::new_unchecked(p) })
+    }
+
+    #[inline]
+    pub fn into_raw(self) -> *mut sys::rte_mbuf {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+
+    pub fn alloc(pool: &Mempool) -> Option<Mbuf> {
+        // SAFETY: the pool is valid; a null return means exhausted.
+        NonNull::new(unsafe { sys::shim_rte_pktmbuf_alloc(pool.as_ptr()) }).map(Mbuf)
+    }
+
+    #[inline]
+    fn m(&self) -> &sys::rte_mbuf {
+        // SAFETY: we own a valid mbuf.
+        unsafe { self.0.as_ref() }
+    }
+
+    #[inline]
+    fn mm(&mut self) -> &mut sys::rte_mbuf {
+        // SAFETY: we own a valid mbuf exclusively.
+        unsafe { self.0.as_mut() }
+    }
+
+    pub fn nb_segs(&self) -> u16 {
+        self.m().nb_segs
+    }
+
+    /// Grows the data by `n` bytes at the tail (for building frames).
+    pub fn append(&mut self, n: usize) -> bool {
+        let m = self.mm();
+        let tail = usize::from(m.buf_len) - usize::from(m.data_off) - usize::from(m.data_len);
+        if n > tail {
+            return false;
+        }
+        m.data_len += n as u16;
+        m.pkt_len += n as u32;
+        true
+    }
+}
+
+impl PacketBuf for Mbuf {
+    #[inline]
+    fn data(&self) -> &[u8] {
+        let m = self.m();
+        // SAFETY: buf_addr + data_off .. + data_len lies inside the mbuf's buffer.
+        unsafe {
+            std::slice::from_raw_parts(
+                (m.buf_addr as *const u8).add(usize::from(m.data_off)),
+                usize::from(m.data_len),
+            )
+        }
+    }
+    #[inline]
+    fn data_mut(&mut self) -> &mut [u8] {
+        let m = self.mm();
+        // SAFETY: as above, and we own the mbuf exclusively (refcnt 1 for received mbufs).
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                (m.buf_addr as *mut u8).add(usize::from(m.data_off)),
+                usize::from(m.data_len),
+            )
+        }
+    }
+    #[inline]
+    fn prepend(&mut self, n: usize) -> bool {
+        let m = self.mm();
+        if n > usize::from(m.data_off) {
+            return false;
+        }
+        m.data_off -= n as u16;
+        m.data_len += n as u16;
+        m.pkt_len += n as u32;
+        true
+    }
+    #[inline]
+    fn adj(&mut self, n: usize) -> bool {
+        let m = self.mm();
+        if n > usize::from(m.data_len) {
+            return false;
+        }
+        m.data_off += n as u16;
+        m.data_len -= n as u16;
+        m.pkt_len -= n as u32;
+        true
+    }
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        let m = self.mm();
+        if len < usize::from(m.data_len) {
+            m.pkt_len -= u32::from(m.data_len) - len as u32;
+            m.data_len = len as u16;
+        }
+    }
+}
+
+impl Drop for Mbuf {
+    fn drop(&mut self) {
+        // SAFETY: we own the mbuf; it returns to its pool.
+        unsafe { sys::shim_rte_pktmbuf_free(self.0.as_ptr()) }
+    }
+}

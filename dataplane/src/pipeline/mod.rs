@@ -1,0 +1,580 @@
+//! The per-packet path, generic over the buffer so it runs in unit tests without DPDK.
+//!
+//! ```text
+//! wire port ─► l2 (tag → interface, dst MAC check) ─┬─ ARP ──► answer / learn
+//!                                                    ├─ IPv4 ─► local? echo | host TAP
+//!                                                    │          else TTL, FIB, neighbour ─► l2 out
+//!                                                    ├─ IPv6 ─► ND answer / learn, echo, same
+//!                                                    └─ slow protocols ─► punt to control
+//! host TAP ─► IPv4/IPv6 from the kernel, routed in the TAP's VRF (no TTL decrement)
+//! ```
+//! Nothing here allocates, locks or logs: a packet ends in a `Verdict`, and a drop names
+//! its reason. Learned neighbours leave through the `Sink`.
+
+use crate::buffer::PacketBuf;
+use crate::counters::{Counters, DropReason};
+use crate::tables::{
+    Iface, IfaceId, NeighKey, NextHop, PortIdx, PortRole, Snapshot, VrfId, VrfTables, NO_IFACE,
+};
+use crate::wire::arp::{self, ArpRepr};
+use crate::wire::ethernet::{self, ethertype};
+use crate::wire::icmp::{self, Nd};
+use crate::wire::ipv4::{self, Ipv4Packet};
+use crate::wire::ipv6::{self, Ipv6Packet};
+use crate::wire::WireError;
+use config::MacAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Fully rewritten: transmit on this port.
+    Tx(PortIdx),
+    Drop(DropReason),
+    /// Handled (e.g. an ARP reply we learned from); free without counting a drop.
+    Consumed,
+    /// A frame for control (slow protocols); the buffer is unchanged.
+    Punt,
+    /// The next hop needs resolving. The buffer holds the L3 packet, ready for `l2_output`.
+    Resolve {
+        vrf: VrfId,
+        iface: IfaceId,
+        ip: IpAddr,
+        ethertype: u16,
+    },
+}
+
+/// Where the pipeline reports what it learned.
+pub trait Sink {
+    fn learn(&mut self, vrf: VrfId, iface: IfaceId, ip: IpAddr, mac: MacAddr);
+}
+
+impl Sink for Vec<(VrfId, IfaceId, IpAddr, MacAddr)> {
+    fn learn(&mut self, vrf: VrfId, iface: IfaceId, ip: IpAddr, mac: MacAddr) {
+        self.push((vrf, iface, ip, mac));
+    }
+}
+
+pub struct Ctx<'a, S: Sink> {
+    pub snap: &'a Snapshot,
+    pub ctr: &'a Counters,
+    pub sink: &'a mut S,
+}
+
+/// Runs one received packet through the pipeline.
+pub fn process<B: PacketBuf, S: Sink>(cx: &mut Ctx<'_, S>, port: PortIdx, pkt: &mut B) -> Verdict {
+    let Some(p) = cx.snap.ports.get(usize::from(port)) else {
+        return Verdict::Drop(DropReason::NoInterface);
+    };
+    match p.role {
+        PortRole::Wire { link } => wire_input(cx, link, pkt),
+        PortRole::Host { vrf } => host_input(cx, vrf, pkt),
+    }
+}
+
+fn wire_input<B: PacketBuf, S: Sink>(cx: &mut Ctx<'_, S>, link: u16, pkt: &mut B) -> Verdict {
+    let eth = match ethernet::parse(pkt.data()) {
+        Ok(e) => e,
+        Err(_) => return Verdict::Drop(DropReason::Runt),
+    };
+    if eth.ethertype == ethertype::SLOW && eth.vlan.is_none() {
+        return Verdict::Punt;
+    }
+    let Some(l) = cx.snap.links.get(usize::from(link)) else {
+        return Verdict::Drop(DropReason::NoInterface);
+    };
+    let id = match eth.vlan {
+        Some(v) => match l.vlans[usize::from(v)] {
+            NO_IFACE => return Verdict::Drop(DropReason::UnknownVlan),
+            id => id,
+        },
+        None => match l.main {
+            Some(id) => id,
+            None => return Verdict::Drop(DropReason::NoInterface),
+        },
+    };
+    let snap = cx.snap;
+    let iface = &snap.ifaces[usize::from(id)];
+    if eth.dst != iface.mac && !eth.dst.is_multicast() {
+        return Verdict::Drop(DropReason::NotForUs);
+    }
+    cx.ctr.iface_rx(id, pkt.data().len());
+    if !pkt.adj(eth.len) {
+        return Verdict::Drop(DropReason::Runt);
+    }
+    let vrf = &snap.vrfs[usize::from(iface.vrf)];
+    match eth.ethertype {
+        ethertype::ARP => arp_input(cx, vrf, iface, pkt),
+        ethertype::IPV4 => ip4_input(cx, vrf, Some(iface), pkt),
+        ethertype::IPV6 => ip6_input(cx, vrf, Some((iface, eth.src)), pkt),
+        _ => Verdict::Drop(DropReason::UnsupportedEthertype),
+    }
+}
+
+fn host_input<B: PacketBuf, S: Sink>(cx: &mut Ctx<'_, S>, vrf: VrfId, pkt: &mut B) -> Verdict {
+    let eth = match ethernet::parse(pkt.data()) {
+        Ok(e) => e,
+        Err(_) => return Verdict::Drop(DropReason::Runt),
+    };
+    if !pkt.adj(eth.len) {
+        return Verdict::Drop(DropReason::Runt);
+    }
+    let snap = cx.snap;
+    let Some(vrf) = snap.vrfs.get(usize::from(vrf)) else {
+        return Verdict::Drop(DropReason::HostUnroutable);
+    };
+    match eth.ethertype {
+        ethertype::IPV4 => ip4_input(cx, vrf, None, pkt),
+        ethertype::IPV6 => ip6_input(cx, vrf, None, pkt),
+        // The kernel side has a static neighbour for its gateway and sends nothing else we
+        // route (router solicitations, MLD reports): count and drop.
+        _ => Verdict::Drop(DropReason::HostUnroutable),
+    }
+}
+
+fn arp_input<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    iface: &Iface,
+    pkt: &mut B,
+) -> Verdict {
+    let Ok(a) = ArpRepr::parse(pkt.data()) else {
+        return Verdict::Drop(DropReason::ArpMalformed);
+    };
+    let on_subnet = iface
+        .v4
+        .iter()
+        .any(|(ip, len)| config::Prefix::new((*ip).into(), *len).contains(a.spa.into()));
+    if !iface.has_v4(a.tpa) {
+        // Not for us; still refresh an entry we already hold (gratuitous ARP, moves).
+        let key = NeighKey {
+            iface: iface.id,
+            ip: a.spa.into(),
+        };
+        if on_subnet && vrf.neigh.get(&key).is_some_and(|m| *m != a.sha) {
+            cx.sink.learn(vrf.id, iface.id, a.spa.into(), a.sha);
+            return Verdict::Consumed;
+        }
+        return Verdict::Drop(DropReason::ArpNotForUs);
+    }
+    if on_subnet && !a.spa.is_unspecified() && !a.sha.is_multicast() {
+        cx.sink.learn(vrf.id, iface.id, a.spa.into(), a.sha);
+    }
+    if a.op != arp::OP_REQUEST {
+        return Verdict::Consumed;
+    }
+    let reply = a.reply(iface.mac);
+    pkt.truncate(arp::LEN);
+    reply.emit(pkt.data_mut());
+    l2_output(cx.snap, cx.ctr, iface.id, a.sha, ethertype::ARP, 0, pkt)
+}
+
+fn flow_hash(src: &[u8], dst: &[u8]) -> u32 {
+    let mut h: u32 = 0x9e37_79b9;
+    for c in src.chunks_exact(4).chain(dst.chunks_exact(4)) {
+        h = (h ^ u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).wrapping_mul(0x0100_0193);
+    }
+    h ^ (h >> 16)
+}
+
+fn ip4_input<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    iface: Option<&Iface>,
+    pkt: &mut B,
+) -> Verdict {
+    let (dst, src, total, ttl, proto, frag) = match Ipv4Packet::new_checked(pkt.data()) {
+        Ok(ip) => (
+            ip.dst(),
+            ip.src(),
+            ip.total_len(),
+            ip.ttl(),
+            ip.protocol(),
+            ip.is_fragment(),
+        ),
+        Err(WireError::Checksum) => return Verdict::Drop(DropReason::Ipv4Checksum),
+        Err(_) => return Verdict::Drop(DropReason::Ipv4Malformed),
+    };
+    pkt.truncate(total); // strip Ethernet padding
+    if dst.is_multicast() || dst.is_broadcast() {
+        return Verdict::Drop(DropReason::Multicast);
+    }
+    let from_host = iface.is_none();
+    let Some(nh) = vrf.route4(dst) else {
+        return Verdict::Drop(DropReason::NoRoute);
+    };
+    if nh == NextHop::Local {
+        if from_host {
+            return Verdict::Drop(DropReason::HostUnroutable);
+        }
+        if proto == ipv4::PROTO_ICMP && !frag {
+            let mut ip = match Ipv4Packet::new_checked(pkt.data_mut()) {
+                Ok(ip) => ip,
+                Err(_) => return Verdict::Drop(DropReason::Ipv4Malformed),
+            };
+            let msg = ip.payload_mut();
+            if msg.first() == Some(&icmp::V4_ECHO_REQUEST) {
+                if !icmp::v4_valid(msg) {
+                    return Verdict::Drop(DropReason::IcmpMalformed);
+                }
+                icmp::v4_echo_to_reply(msg);
+                ip.set_src(dst);
+                ip.set_dst(src);
+                ip.set_ttl(64);
+                ip.fill_checksum();
+                let Some(nh) = vrf.route4(src) else {
+                    return Verdict::Drop(DropReason::NoRoute);
+                };
+                return forward(
+                    cx,
+                    vrf,
+                    nh,
+                    IpAddr::V4(src),
+                    ethertype::IPV4,
+                    flow_hash(&src.octets(), &dst.octets()),
+                    pkt,
+                );
+            }
+        }
+        return to_host(cx, vrf, ethertype::IPV4, pkt);
+    }
+    if !from_host {
+        if ttl <= 1 {
+            return Verdict::Drop(DropReason::TtlExceeded);
+        }
+        if let Ok(mut ip) = Ipv4Packet::new_checked(pkt.data_mut()) {
+            ip.decrement_ttl();
+        }
+    }
+    forward(
+        cx,
+        vrf,
+        nh,
+        IpAddr::V4(dst),
+        ethertype::IPV4,
+        flow_hash(&src.octets(), &dst.octets()),
+        pkt,
+    )
+}
+
+fn ip6_input<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    iface: Option<(&Iface, MacAddr)>,
+    pkt: &mut B,
+) -> Verdict {
+    let (src, dst, next, hlim, total) = match Ipv6Packet::new_checked(pkt.data()) {
+        Ok(ip) => (
+            ip.src_bytes(),
+            ip.dst_bytes(),
+            ip.next_header(),
+            ip.hop_limit(),
+            ipv6::HDR + ip.payload_len(),
+        ),
+        Err(_) => return Verdict::Drop(DropReason::Ipv6Malformed),
+    };
+    pkt.truncate(total);
+    let hash = flow_hash(&src, &dst);
+    let Some((ifc, src_mac)) = iface else {
+        // From the kernel: route it, multicast excepted.
+        if dst[0] == 0xff || (dst[0] == 0xfe && dst[1] & 0xc0 == 0x80) {
+            return Verdict::Drop(DropReason::HostUnroutable);
+        }
+        return match vrf.route6(&dst) {
+            Some(NextHop::Local) => Verdict::Drop(DropReason::HostUnroutable),
+            Some(nh) => forward(
+                cx,
+                vrf,
+                nh,
+                IpAddr::V6(Ipv6Addr::from(dst)),
+                ethertype::IPV6,
+                hash,
+                pkt,
+            ),
+            None => Verdict::Drop(DropReason::NoRoute),
+        };
+    };
+    let is_mcast = dst[0] == 0xff;
+    let local = ifc.has_v6(&dst) || (!is_mcast && vrf.route6(&dst) == Some(NextHop::Local));
+    if next == ipv6::NEXT_ICMPV6 && (local || is_mcast) {
+        let msg = &pkt.data()[ipv6::HDR..];
+        if !icmp::v6_valid(msg, &src, &dst) {
+            return Verdict::Drop(DropReason::IcmpMalformed);
+        }
+        match msg[0] {
+            icmp::ND_NS | icmp::ND_NA => {
+                return nd_input(cx, vrf, ifc, src_mac, src, dst, hlim, pkt)
+            }
+            icmp::V6_ECHO_REQUEST if local => {
+                let Ok(mut ip) = Ipv6Packet::new_checked(pkt.data_mut()) else {
+                    return Verdict::Drop(DropReason::Ipv6Malformed);
+                };
+                ip.set_src(&dst);
+                ip.set_dst(&src);
+                ip.set_hop_limit(64);
+                let m = ip.payload_mut();
+                m[0] = icmp::V6_ECHO_REPLY;
+                icmp::v6_fill_checksum(m, &dst, &src);
+                // Link-local peers are answered on the interface they came from.
+                if src[0] == 0xfe && src[1] & 0xc0 == 0x80 {
+                    return neighbor_out(
+                        cx,
+                        vrf,
+                        ifc.id,
+                        IpAddr::V6(Ipv6Addr::from(src)),
+                        ethertype::IPV6,
+                        hash,
+                        pkt,
+                    );
+                }
+                return match vrf.route6(&src) {
+                    Some(nh) => forward(
+                        cx,
+                        vrf,
+                        nh,
+                        IpAddr::V6(Ipv6Addr::from(src)),
+                        ethertype::IPV6,
+                        hash,
+                        pkt,
+                    ),
+                    None => Verdict::Drop(DropReason::NoRoute),
+                };
+            }
+            _ => {}
+        }
+    }
+    if is_mcast {
+        return Verdict::Drop(DropReason::Multicast);
+    }
+    if local {
+        return to_host(cx, vrf, ethertype::IPV6, pkt);
+    }
+    if dst[0] == 0xfe && dst[1] & 0xc0 == 0x80 {
+        return Verdict::Drop(DropReason::NoRoute); // link-local is never forwarded
+    }
+    let Some(nh) = vrf.route6(&dst) else {
+        return Verdict::Drop(DropReason::NoRoute);
+    };
+    if hlim <= 1 {
+        return Verdict::Drop(DropReason::TtlExceeded);
+    }
+    if let Ok(mut ip) = Ipv6Packet::new_checked(pkt.data_mut()) {
+        ip.decrement_hop_limit();
+    }
+    forward(
+        cx,
+        vrf,
+        nh,
+        IpAddr::V6(Ipv6Addr::from(dst)),
+        ethertype::IPV6,
+        hash,
+        pkt,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn nd_input<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    ifc: &Iface,
+    src_mac: MacAddr,
+    src: [u8; 16],
+    dst: [u8; 16],
+    hlim: u8,
+    pkt: &mut B,
+) -> Verdict {
+    // RFC 4861 §7.1: hop limit 255, else it crossed a router.
+    let Ok(nd) = Nd::parse(&pkt.data()[ipv6::HDR..]) else {
+        return Verdict::Drop(DropReason::NdMalformed);
+    };
+    if hlim != 255 {
+        return Verdict::Drop(DropReason::NdMalformed);
+    }
+    let unspecified = src == [0; 16];
+    if nd.kind == icmp::ND_NA {
+        if let Some(mac) = nd.lladdr.or(Some(src_mac)) {
+            let key = NeighKey {
+                iface: ifc.id,
+                ip: IpAddr::V6(Ipv6Addr::from(nd.target)),
+            };
+            if on_subnet6(ifc, &nd.target) || vrf.neigh.contains_key(&key) {
+                cx.sink.learn(vrf.id, ifc.id, key.ip, mac);
+            }
+        }
+        return Verdict::Consumed;
+    }
+    if !ifc.has_v6(&nd.target) {
+        return Verdict::Drop(DropReason::ArpNotForUs);
+    }
+    if unspecified {
+        return Verdict::Consumed; // duplicate address detection by a host: not ours to answer
+    }
+    let reply_mac = nd.lladdr.unwrap_or(src_mac);
+    if on_subnet6(ifc, &src) {
+        cx.sink
+            .learn(vrf.id, ifc.id, IpAddr::V6(Ipv6Addr::from(src)), reply_mac);
+    }
+    let na = Nd {
+        kind: icmp::ND_NA,
+        flags: icmp::NA_FLAG_ROUTER | icmp::NA_FLAG_SOLICITED | icmp::NA_FLAG_OVERRIDE,
+        target: nd.target,
+        lladdr: Some(ifc.mac),
+    };
+    let _ = dst;
+    // Rewrite in place: IPv6 header + NA with the target link-layer option (72 bytes).
+    let need = ipv6::HDR + na.len();
+    let have = pkt.data().len();
+    if have < need {
+        return Verdict::Consumed; // a unicast NS without options: the host will retry multicast
+    }
+    pkt.truncate(need);
+    let b = pkt.data_mut();
+    ipv6::emit(b, &nd.target, &src, ipv6::NEXT_ICMPV6, 255, na.len());
+    na.emit(&mut b[ipv6::HDR..]);
+    icmp::v6_fill_checksum(&mut b[ipv6::HDR..], &nd.target, &src);
+    l2_output(cx.snap, cx.ctr, ifc.id, reply_mac, ethertype::IPV6, 0, pkt)
+}
+
+fn on_subnet6(ifc: &Iface, a: &[u8; 16]) -> bool {
+    (a[0] == 0xfe && a[1] & 0xc0 == 0x80)
+        || ifc.v6.iter().any(|(ip, len)| {
+            config::Prefix::new((*ip).into(), *len).contains(IpAddr::V6(Ipv6Addr::from(*a)))
+        })
+}
+
+fn to_host<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    et: u16,
+    pkt: &mut B,
+) -> Verdict {
+    let Some(port) = vrf.host_port else {
+        return Verdict::Drop(DropReason::NoHostInterface);
+    };
+    let Some(p) = cx.snap.ports.get(usize::from(port)) else {
+        return Verdict::Drop(DropReason::NoHostInterface);
+    };
+    if !pkt.prepend(ethernet::ETH_HDR) {
+        return Verdict::Drop(DropReason::NoHeadroom);
+    }
+    ethernet::emit(pkt.data_mut(), vrf.host_mac, p.mac, None, et);
+    Verdict::Tx(port)
+}
+
+fn forward<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    nh: NextHop,
+    dst: IpAddr,
+    et: u16,
+    hash: u32,
+    pkt: &mut B,
+) -> Verdict {
+    let (iface, ip) = match nh {
+        NextHop::Connected { iface } => (iface, dst),
+        NextHop::Via { iface, gw } => (iface, gw),
+        NextHop::Blackhole => return Verdict::Drop(DropReason::Blackhole),
+        NextHop::Local => return to_host(cx, vrf, et, pkt),
+    };
+    if let Some(ifc) = cx.snap.ifaces.get(usize::from(iface)) {
+        if pkt.data().len() > usize::from(ifc.mtu) {
+            return Verdict::Drop(DropReason::MtuExceeded);
+        }
+    }
+    neighbor_out(cx, vrf, iface, ip, et, hash, pkt)
+}
+
+fn neighbor_out<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    iface: IfaceId,
+    ip: IpAddr,
+    et: u16,
+    hash: u32,
+    pkt: &mut B,
+) -> Verdict {
+    match vrf.neigh.get(&NeighKey { iface, ip }) {
+        Some(mac) => l2_output(cx.snap, cx.ctr, iface, *mac, et, hash, pkt),
+        None => Verdict::Resolve {
+            vrf: vrf.id,
+            iface,
+            ip,
+            ethertype: et,
+        },
+    }
+}
+
+/// Prepends the interface's Ethernet (and 802.1Q) header and picks the member port.
+/// Also used by control to send resolved and self-originated packets.
+pub fn l2_output<B: PacketBuf>(
+    snap: &Snapshot,
+    ctr: &Counters,
+    iface: IfaceId,
+    dst: MacAddr,
+    et: u16,
+    hash: u32,
+    pkt: &mut B,
+) -> Verdict {
+    let Some(ifc) = snap.ifaces.get(usize::from(iface)) else {
+        return Verdict::Drop(DropReason::NoInterface);
+    };
+    let members = &snap.links[usize::from(ifc.link)].members;
+    if members.is_empty() {
+        return Verdict::Drop(DropReason::LinkDown);
+    }
+    if !pkt.prepend(ethernet::header_len(ifc.vlan)) {
+        return Verdict::Drop(DropReason::NoHeadroom);
+    }
+    ethernet::emit(pkt.data_mut(), dst, ifc.mac, ifc.vlan, et);
+    ctr.iface_tx(iface, pkt.data().len());
+    Verdict::Tx(members[hash as usize % members.len()])
+}
+
+/// Builds an ARP request or an IPv6 Neighbor Solicitation for `ip` on `iface` into `pkt`
+/// (whose data must be at least `SOLICIT_LEN` bytes; it is shortened to fit), ready for
+/// `l2_output` with the returned destination MAC and ethertype.
+pub const SOLICIT_LEN: usize = 72;
+
+pub fn emit_solicit<B: PacketBuf>(ifc: &Iface, ip: IpAddr, pkt: &mut B) -> Option<(MacAddr, u16)> {
+    match ip {
+        IpAddr::V4(t) => {
+            let src = ifc
+                .v4
+                .iter()
+                .find(|(a, l)| config::Prefix::new((*a).into(), *l).contains(ip))
+                .map(|(a, _)| *a)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED);
+            pkt.truncate(arp::LEN);
+            ArpRepr {
+                op: arp::OP_REQUEST,
+                sha: ifc.mac,
+                spa: src,
+                tha: MacAddr::ZERO,
+                tpa: t,
+            }
+            .emit(pkt.data_mut());
+            Some((MacAddr::BROADCAST, ethertype::ARP))
+        }
+        IpAddr::V6(t) => {
+            let src = match ifc.source_for(ip)? {
+                IpAddr::V6(s) => s.octets(),
+                IpAddr::V4(_) => return None,
+            };
+            let dst = ipv6::solicited_node(&t.octets());
+            let ns = Nd {
+                kind: icmp::ND_NS,
+                flags: 0,
+                target: t.octets(),
+                lladdr: Some(ifc.mac),
+            };
+            pkt.truncate(ipv6::HDR + ns.len());
+            let b = pkt.data_mut();
+            ipv6::emit(b, &src, &dst, ipv6::NEXT_ICMPV6, 255, ns.len());
+            ns.emit(&mut b[ipv6::HDR..]);
+            icmp::v6_fill_checksum(&mut b[ipv6::HDR..], &src, &dst);
+            Some((ipv6::multicast_mac(&dst), ethertype::IPV6))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,389 @@
+//! Pipeline tests on `TestBuf`: frames in, verdicts and bytes out, no DPDK.
+
+use super::*;
+use crate::buffer::TestBuf;
+use crate::tables::build;
+use crate::tables::{PortInfo, VrfTables};
+use crate::wire::checksum;
+use std::sync::Arc;
+
+const CFG: &str = r#"
+name: t
+ports:
+  - { name: p0, devargs: "net_null0" }
+  - { name: p1, devargs: "net_null1", vrf: CUST1, addresses: [198.51.100.1/24, "2001:db8:2::1/64"] }
+  - { name: p2, devargs: "net_null2", vrf: CUST2, addresses: [198.51.100.1/24] }
+interfaces:
+  - { name: p0.1, parent: p0, vlan: 1, vrf: CUST1, addresses: [192.0.2.1/24, "2001:db8:1::1/64"] }
+  - { name: p0.2, parent: p0, vlan: 2, vrf: CUST2, addresses: [192.0.2.1/24] }
+vrfs:
+  - name: CUST1
+  - name: CUST2
+    routes: [{ prefix: 203.0.113.0/24, via: 198.51.100.10 }]
+"#;
+
+const P0: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x10]);
+const P1: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x11]);
+const P2: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x12]);
+const H1: MacAddr = MacAddr([2, 0, 0, 0, 1, 1]);
+const R1: MacAddr = MacAddr([2, 0, 0, 0, 2, 1]);
+const R2: MacAddr = MacAddr([2, 0, 0, 0, 2, 2]);
+
+fn snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)]) -> Snapshot {
+    let cfg = config::parse(CFG).expect("valid config");
+    let topo = build::topology(&cfg, &[P0, P1, P2]);
+    let vrfs = (0..2u16)
+        .map(|v| {
+            let mut n = NeighTableB::default();
+            for (vv, i, ip, m) in neigh {
+                if *vv == v {
+                    n.insert(NeighKey { iface: *i, ip: *ip }, *m);
+                }
+            }
+            Arc::new(VrfTables {
+                id: v,
+                name: topo.vrf_names[usize::from(v)].clone(),
+                routes: Arc::new(build::routes(&cfg, &topo, v)),
+                neigh: Arc::new(n),
+                host_port: Some(3 + v),
+                host_mac: MacAddr([2, 0, 0, 0, 9, v as u8]),
+            })
+        })
+        .collect();
+    let mut ports: Vec<PortInfo> = [P0, P1, P2]
+        .iter()
+        .enumerate()
+        .map(|(i, m)| PortInfo {
+            dpdk_port: i as u16,
+            name: format!("p{i}"),
+            mac: *m,
+            role: PortRole::Wire {
+                link: topo.port_link[i],
+            },
+        })
+        .collect();
+    for v in 0..2u16 {
+        ports.push(PortInfo {
+            dpdk_port: 3 + v,
+            name: format!("host{v}"),
+            mac: MacAddr([2, 0, 0, 0, 8, v as u8]),
+            role: PortRole::Host { vrf: v },
+        });
+    }
+    Snapshot {
+        version: 1,
+        ports,
+        links: topo.links,
+        ifaces: topo.ifaces,
+        vrfs,
+    }
+}
+
+type NeighTableB = crate::tables::NeighTable;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("ip")
+}
+
+fn icmp_echo(src: &str, dst: &str, ttl: u8) -> Vec<u8> {
+    let mut b = vec![0u8; 20 + 12];
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (ip(src), ip(dst)) else {
+        panic!()
+    };
+    ipv4::emit(&mut b, s, d, ipv4::PROTO_ICMP, ttl, 12);
+    b[20] = 8;
+    b[24..32].copy_from_slice(b"\x00\x01\x00\x01ping");
+    let c = checksum::checksum(&b[20..]);
+    b[22..24].copy_from_slice(&c.to_be_bytes());
+    b
+}
+
+fn frame(dst: MacAddr, src: MacAddr, vlan: Option<u16>, et: u16, l3: &[u8]) -> TestBuf {
+    let mut b = vec![0u8; ethernet::header_len(vlan)];
+    ethernet::emit(&mut b, dst, src, vlan, et);
+    b.extend_from_slice(l3);
+    TestBuf::from_slice(&b)
+}
+
+fn run(
+    s: &Snapshot,
+    port: PortIdx,
+    pkt: &mut TestBuf,
+) -> (Verdict, Vec<(VrfId, IfaceId, IpAddr, MacAddr)>, Counters) {
+    let ctr = Counters::default();
+    let mut learned = Vec::new();
+    let v = process(
+        &mut Ctx {
+            snap: s,
+            ctr: &ctr,
+            sink: &mut learned,
+        },
+        port,
+        pkt,
+    );
+    (v, learned, ctr)
+}
+
+#[test]
+fn arp_request_for_our_address_is_answered_on_the_same_vlan() {
+    let s = snap(&[]);
+    let mut req = [0u8; 28];
+    ArpRepr {
+        op: 1,
+        sha: H1,
+        spa: Ipv4Addr::new(192, 0, 2, 10),
+        tha: MacAddr::ZERO,
+        tpa: Ipv4Addr::new(192, 0, 2, 1),
+    }
+    .emit(&mut req);
+    let mut pkt = frame(MacAddr::BROADCAST, H1, Some(2), ethertype::ARP, &req);
+    let (v, learned, _) = run(&s, 0, &mut pkt);
+    assert_eq!(v, Verdict::Tx(0));
+    // p0.2 is interface 3 (p1, p2 main interfaces come first), in VRF CUST2 (1).
+    assert_eq!(learned, vec![(1, 3, ip("192.0.2.10"), H1)]);
+    let eth = ethernet::parse(pkt.data()).expect("eth");
+    assert_eq!(
+        (eth.dst, eth.src, eth.vlan, eth.ethertype),
+        (H1, P0, Some(2), ethertype::ARP)
+    );
+    let rep = ArpRepr::parse(&pkt.data()[eth.len..]).expect("arp");
+    assert_eq!(
+        (rep.op, rep.sha, rep.spa, rep.tpa),
+        (
+            2,
+            P0,
+            Ipv4Addr::new(192, 0, 2, 1),
+            Ipv4Addr::new(192, 0, 2, 10)
+        )
+    );
+}
+
+#[test]
+fn overlapping_subnets_route_in_their_own_vrf() {
+    // Both VRFs have 198.51.100.0/24 behind different ports, and the same host MAC table.
+    let s = snap(&[
+        (0, 0, ip("198.51.100.10"), R1),
+        (1, 1, ip("198.51.100.10"), R2),
+    ]);
+    for (vlan, out_port, out_mac, src_mac) in [(1, 1, R1, P1), (2, 2, R2, P2)] {
+        let mut pkt = frame(
+            P0,
+            H1,
+            Some(vlan),
+            ethertype::IPV4,
+            &icmp_echo("192.0.2.10", "198.51.100.10", 64),
+        );
+        let (v, _, _) = run(&s, 0, &mut pkt);
+        assert_eq!(v, Verdict::Tx(out_port), "vlan {vlan}");
+        let eth = ethernet::parse(pkt.data()).expect("eth");
+        assert_eq!((eth.dst, eth.src, eth.vlan), (out_mac, src_mac, None));
+        let ip = Ipv4Packet::new_checked(&pkt.data()[eth.len..])
+            .expect("valid checksum after TTL decrement");
+        assert_eq!(ip.ttl(), 63);
+    }
+}
+
+#[test]
+fn a_route_of_one_vrf_does_not_leak_into_the_other() {
+    let s = snap(&[(1, 1, ip("198.51.100.10"), R2)]);
+    let mut pkt = frame(
+        P0,
+        H1,
+        Some(2),
+        ethertype::IPV4,
+        &icmp_echo("192.0.2.10", "203.0.113.5", 64),
+    );
+    assert_eq!(
+        run(&s, 0, &mut pkt).0,
+        Verdict::Tx(2),
+        "CUST2 has the static route"
+    );
+    let mut pkt = frame(
+        P0,
+        H1,
+        Some(1),
+        ethertype::IPV4,
+        &icmp_echo("192.0.2.10", "203.0.113.5", 64),
+    );
+    assert_eq!(
+        run(&s, 0, &mut pkt).0,
+        Verdict::Drop(DropReason::NoRoute),
+        "CUST1 has not"
+    );
+}
+
+#[test]
+fn echo_to_our_address_is_answered() {
+    let s = snap(&[(0, 2, ip("192.0.2.10"), H1)]);
+    let mut pkt = frame(
+        P0,
+        H1,
+        Some(1),
+        ethertype::IPV4,
+        &icmp_echo("192.0.2.10", "192.0.2.1", 64),
+    );
+    let (v, _, _) = run(&s, 0, &mut pkt);
+    assert_eq!(v, Verdict::Tx(0));
+    let eth = ethernet::parse(pkt.data()).expect("eth");
+    assert_eq!((eth.dst, eth.vlan), (H1, Some(1)));
+    let ip4 = Ipv4Packet::new_checked(&pkt.data()[eth.len..]).expect("valid");
+    assert_eq!(
+        (ip4.src(), ip4.dst()),
+        (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 10))
+    );
+    assert_eq!(ip4.payload()[0], icmp::V4_ECHO_REPLY);
+    assert!(icmp::v4_valid(ip4.payload()));
+}
+
+#[test]
+fn unresolved_next_hop_asks_for_resolution_and_keeps_the_l3_packet() {
+    let s = snap(&[]);
+    let l3 = icmp_echo("192.0.2.10", "198.51.100.77", 64);
+    let mut pkt = frame(P0, H1, Some(1), ethertype::IPV4, &l3);
+    let v = run(&s, 0, &mut pkt).0;
+    assert_eq!(
+        v,
+        Verdict::Resolve {
+            vrf: 0,
+            iface: 0,
+            ip: ip("198.51.100.77"),
+            ethertype: ethertype::IPV4
+        }
+    );
+    assert_eq!(pkt.data().len(), l3.len());
+    assert_eq!(pkt.data()[8], 63, "TTL already decremented");
+}
+
+#[test]
+fn tcp_to_our_address_goes_to_the_vrf_host_interface_and_back() {
+    let s = snap(&[(1, 3, ip("192.0.2.10"), H1)]);
+    let mut l3 = icmp_echo("192.0.2.10", "192.0.2.1", 64);
+    l3[9] = ipv4::PROTO_TCP;
+    l3[10] = 0;
+    l3[11] = 0;
+    let c = checksum::checksum(&l3[..20]);
+    l3[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut pkt = frame(P0, H1, Some(2), ethertype::IPV4, &l3);
+    assert_eq!(run(&s, 0, &mut pkt).0, Verdict::Tx(4), "CUST2's host port");
+    let eth = ethernet::parse(pkt.data()).expect("eth");
+    assert_eq!((eth.dst, eth.vlan), (MacAddr([2, 0, 0, 0, 9, 1]), None));
+    // The kernel answers from the host port: routed in CUST2 without TTL decrement.
+    let mut back = icmp_echo("192.0.2.1", "192.0.2.10", 64);
+    back[9] = ipv4::PROTO_TCP;
+    back[10] = 0;
+    back[11] = 0;
+    let c = checksum::checksum(&back[..20]);
+    back[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut pkt = frame(
+        P0,
+        MacAddr([2, 0, 0, 0, 9, 1]),
+        None,
+        ethertype::IPV4,
+        &back,
+    );
+    assert_eq!(run(&s, 4, &mut pkt).0, Verdict::Tx(0));
+    let eth = ethernet::parse(pkt.data()).expect("eth");
+    assert_eq!((eth.dst, eth.vlan), (H1, Some(2)));
+    assert_eq!(pkt.data()[eth.len + 8], 64);
+}
+
+#[test]
+fn ttl_one_is_dropped_and_named() {
+    let s = snap(&[(0, 0, ip("198.51.100.10"), R1)]);
+    let mut pkt = frame(
+        P0,
+        H1,
+        Some(1),
+        ethertype::IPV4,
+        &icmp_echo("192.0.2.10", "198.51.100.10", 1),
+    );
+    assert_eq!(
+        run(&s, 0, &mut pkt).0,
+        Verdict::Drop(DropReason::TtlExceeded)
+    );
+}
+
+#[test]
+fn unknown_vlan_and_foreign_mac_are_named_drops() {
+    let s = snap(&[]);
+    let l3 = icmp_echo("192.0.2.10", "192.0.2.1", 64);
+    assert_eq!(
+        run(&s, 0, &mut frame(P0, H1, Some(7), ethertype::IPV4, &l3)).0,
+        Verdict::Drop(DropReason::UnknownVlan)
+    );
+    assert_eq!(
+        run(&s, 0, &mut frame(R1, H1, Some(1), ethertype::IPV4, &l3)).0,
+        Verdict::Drop(DropReason::NotForUs)
+    );
+    assert_eq!(
+        run(&s, 0, &mut frame(P0, H1, None, ethertype::IPV4, &l3)).0,
+        Verdict::Drop(DropReason::NoInterface)
+    );
+    assert_eq!(
+        run(&s, 0, &mut TestBuf::from_slice(&[1, 2, 3])).0,
+        Verdict::Drop(DropReason::Runt)
+    );
+}
+
+#[test]
+fn neighbor_solicitation_is_answered_and_learned() {
+    let s = snap(&[]);
+    let me: Ipv6Addr = "2001:db8:1::1".parse().expect("ip");
+    let host: Ipv6Addr = "2001:db8:1::10".parse().expect("ip");
+    let dst = ipv6::solicited_node(&me.octets());
+    let ns = Nd {
+        kind: icmp::ND_NS,
+        flags: 0,
+        target: me.octets(),
+        lladdr: Some(H1),
+    };
+    let mut l3 = vec![0u8; 40 + ns.len()];
+    ipv6::emit(&mut l3, &host.octets(), &dst, 58, 255, ns.len());
+    ns.emit(&mut l3[40..]);
+    icmp::v6_fill_checksum(&mut l3[40..], &host.octets(), &dst);
+    let mut pkt = frame(ipv6::multicast_mac(&dst), H1, Some(1), ethertype::IPV6, &l3);
+    let (v, learned, _) = run(&s, 0, &mut pkt);
+    assert_eq!(v, Verdict::Tx(0));
+    assert_eq!(learned, vec![(0, 2, IpAddr::V6(host), H1)]);
+    let eth = ethernet::parse(pkt.data()).expect("eth");
+    let ip6 = Ipv6Packet::new_checked(&pkt.data()[eth.len..]).expect("ipv6");
+    assert_eq!((ip6.src(), ip6.dst(), ip6.hop_limit()), (me, host, 255));
+    assert!(icmp::v6_valid(ip6.payload(), &me.octets(), &host.octets()));
+    let na = Nd::parse(ip6.payload()).expect("na");
+    assert_eq!(
+        (na.kind, na.target, na.lladdr),
+        (icmp::ND_NA, me.octets(), Some(P0))
+    );
+}
+
+#[test]
+fn solicit_builds_a_valid_arp_request() {
+    let s = snap(&[]);
+    let mut pkt = TestBuf::from_slice(&[0u8; SOLICIT_LEN]);
+    let (dst, et) = emit_solicit(&s.ifaces[2], ip("192.0.2.10"), &mut pkt).expect("solicit");
+    assert_eq!((dst, et), (MacAddr::BROADCAST, ethertype::ARP));
+    let a = ArpRepr::parse(pkt.data()).expect("arp");
+    assert_eq!(
+        (a.op, a.spa, a.tpa, a.sha),
+        (
+            1,
+            Ipv4Addr::new(192, 0, 2, 1),
+            Ipv4Addr::new(192, 0, 2, 10),
+            P0
+        )
+    );
+}
+
+proptest::proptest! {
+    /// Arbitrary bytes on any port end in a verdict, never a panic.
+    #[test]
+    fn arbitrary_frames_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200), port in 0u16..6, vlan in proptest::option::of(0u16..4)) {
+        let s = snap(&[(0, 0, ip("198.51.100.10"), R1)]);
+        let mut b = bytes.clone();
+        if b.len() >= 18 {
+            b[0..6].copy_from_slice(&P0.0);
+            if let Some(v) = vlan { b[12] = 0x81; b[13] = 0; b[14] = 0; b[15] = v as u8; }
+        }
+        let _ = run(&s, port, &mut TestBuf::from_slice(&b));
+    }
+}

@@ -1,0 +1,173 @@
+//! The immutable tables a worker reads: ports, links (port or bundle), interfaces, and per-VRF
+//! FIB / next hops / neighbours. Control builds them; `snapshot` publishes them.
+
+pub mod build;
+pub mod fib;
+
+use config::MacAddr;
+use fib::{Fib, Lpm};
+use rustc_hash::FxHashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+pub type PortIdx = u16;
+pub type IfaceId = u16;
+pub type LinkId = u16;
+pub type VrfId = u16;
+pub const NO_IFACE: IfaceId = u16::MAX;
+
+/// A DPDK port as the pipeline sees it.
+#[derive(Debug, Clone)]
+pub struct PortInfo {
+    pub dpdk_port: u16,
+    pub name: String,
+    pub mac: MacAddr,
+    pub role: PortRole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortRole {
+    /// A network-facing port, alone or a bundle member: frames belong to `link`.
+    Wire { link: LinkId },
+    /// The kernel TAP of a VRF: what the kernel sends is routed in `vrf`.
+    Host { vrf: VrfId },
+}
+
+/// A port or bundle: the thing sub-interfaces hang off.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub name: String,
+    /// Ports that may transmit (a bundle's distributing members).
+    pub members: Vec<PortIdx>,
+    /// Untagged traffic goes here when set.
+    pub main: Option<IfaceId>,
+    /// VLAN id -> interface, `NO_IFACE` where none.
+    pub vlans: Box<[IfaceId; 4096]>,
+}
+
+/// An L3 interface: a main interface or a VLAN sub-interface.
+#[derive(Debug, Clone)]
+pub struct Iface {
+    pub id: IfaceId,
+    pub name: String,
+    pub link: LinkId,
+    pub vlan: Option<u16>,
+    pub vrf: VrfId,
+    pub mac: MacAddr,
+    pub mtu: u16,
+    pub v4: Vec<(Ipv4Addr, u8)>,
+    pub v6: Vec<(Ipv6Addr, u8)>,
+    /// fe80::/64 EUI-64 address derived from `mac`.
+    pub link_local: [u8; 16],
+}
+
+impl Iface {
+    pub fn has_v4(&self, a: Ipv4Addr) -> bool {
+        self.v4.iter().any(|(x, _)| *x == a)
+    }
+    pub fn has_v6(&self, a: &[u8; 16]) -> bool {
+        *a == self.link_local || self.v6.iter().any(|(x, _)| x.octets() == *a)
+    }
+    /// The address to source control traffic to `dst` from (same subnet, else the first).
+    pub fn source_for(&self, dst: IpAddr) -> Option<IpAddr> {
+        match dst {
+            IpAddr::V4(d) => self
+                .v4
+                .iter()
+                .find(|(a, l)| config::Prefix::new((*a).into(), *l).contains(dst))
+                .or(self.v4.first())
+                .map(|(a, _)| IpAddr::V4(*a))
+                .filter(|_| !d.is_unspecified()),
+            IpAddr::V6(_) => self
+                .v6
+                .iter()
+                .find(|(a, l)| config::Prefix::new((*a).into(), *l).contains(dst))
+                .map(|(a, _)| IpAddr::V6(*a))
+                .or(Some(IpAddr::V6(Ipv6Addr::from(self.link_local)))),
+        }
+    }
+}
+
+/// Where a FIB entry sends traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextHop {
+    /// One of our addresses: answered by the dataplane or punted to the host interface.
+    Local,
+    /// A directly connected subnet: the destination itself is the neighbour.
+    Connected {
+        iface: IfaceId,
+    },
+    /// Through a gateway on a connected subnet.
+    Via {
+        iface: IfaceId,
+        gw: IpAddr,
+    },
+    Blackhole,
+}
+
+/// Key of the neighbour table: the interface and the neighbour's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NeighKey {
+    pub iface: IfaceId,
+    pub ip: IpAddr,
+}
+
+/// A VRF's routes: rebuilt when its configuration changes.
+#[derive(Default)]
+pub struct Routes {
+    pub fib4: Lpm<u32>,
+    pub fib6: Lpm<u128>,
+    pub nexthops: Vec<NextHop>,
+}
+
+pub type NeighTable = FxHashMap<NeighKey, MacAddr>;
+
+/// One VRF's tables. Routes and neighbours are shared separately, so a neighbour change
+/// copies the neighbour map only, and an unchanged VRF is carried over by `Arc` clone.
+#[derive(Default)]
+pub struct VrfTables {
+    pub id: VrfId,
+    pub name: String,
+    pub routes: Arc<Routes>,
+    pub neigh: Arc<NeighTable>,
+    /// The VRF's kernel host interface (TAP port), if any.
+    pub host_port: Option<PortIdx>,
+    /// MAC of the kernel side of the host interface (frames to the kernel carry it).
+    pub host_mac: MacAddr,
+}
+
+impl VrfTables {
+    #[inline]
+    pub fn route4(&self, a: Ipv4Addr) -> Option<NextHop> {
+        let r = &*self.routes;
+        r.fib4.lookup(u32::from(a)).map(|i| r.nexthops[i as usize])
+    }
+    #[inline]
+    pub fn route6(&self, a: &[u8; 16]) -> Option<NextHop> {
+        let r = &*self.routes;
+        r.fib6
+            .lookup(u128::from_be_bytes(*a))
+            .map(|i| r.nexthops[i as usize])
+    }
+}
+
+/// Everything a worker reads, published as one immutable value.
+pub struct Snapshot {
+    pub version: u64,
+    pub ports: Vec<PortInfo>,
+    pub links: Vec<Link>,
+    pub ifaces: Vec<Iface>,
+    pub vrfs: Vec<Arc<VrfTables>>,
+}
+
+impl Snapshot {
+    pub fn empty() -> Snapshot {
+        Snapshot {
+            version: 0,
+            ports: Vec::new(),
+            links: Vec::new(),
+            ifaces: Vec::new(),
+            vrfs: Vec::new(),
+        }
+    }
+}
