@@ -24,6 +24,8 @@ fn main() {
         .expect("libdpdk >= 22.11");
     // PMD-specific API used by tests (wires between two ports in one process).
     println!("cargo:rustc-link-lib=dylib=rte_net_ring");
+    // rte_vdev_init: probing vdevs at runtime (ports and host TAPs).
+    println!("cargo:rustc-link-lib=dylib=rte_bus_vdev");
 
     let mut cc = cc::Build::new();
     cc.file("shim.c").include(".").opt_level(3).warnings(false);

@@ -30,7 +30,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Eal {
     /// The lcore list given to EAL as `-l` (workers are registered from the dataplane threads).
     pub lcores: String,
@@ -65,7 +65,7 @@ pub enum Hugepages {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Workers {
     /// Number of worker threads; each polls one RX/TX queue pair of every port.
     pub count: u16,
@@ -74,9 +74,6 @@ pub struct Workers {
     pub idle_polls: u32,
     /// adaptive: how long one idle sleep lasts, in microseconds.
     pub idle_sleep_us: u32,
-    /// CPU to pin each worker to (optional; same length as `count`).
-    #[serde(default)]
-    pub cpus: Vec<u16>,
 }
 
 impl Default for Workers {
@@ -86,7 +83,6 @@ impl Default for Workers {
             poll: PollMode::Adaptive,
             idle_polls: 256,
             idle_sleep_us: 1000,
-            cpus: Vec::new(),
         }
     }
 }
@@ -186,7 +182,7 @@ pub struct StaticRoute {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct NeighborTimers {
     /// An entry not confirmed for this long is probed again (seconds).
     pub reachable_s: u32,
@@ -210,7 +206,7 @@ impl Default for NeighborTimers {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Logging {
     /// A tracing filter: `info`, `debug`, `tandemd=debug,info`.
     pub level: String,
@@ -228,7 +224,7 @@ impl Default for Logging {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Api {
     /// Unix socket of the management API. Default: `/run/tandem/<name>.sock`.
     #[serde(default)]

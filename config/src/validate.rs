@@ -28,16 +28,6 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
             format!("{} is not in 1-64", c.workers.count),
         );
     }
-    if !c.workers.cpus.is_empty() && c.workers.cpus.len() != usize::from(c.workers.count) {
-        e(
-            "workers.cpus".into(),
-            format!(
-                "lists {} CPUs for {} workers",
-                c.workers.cpus.len(),
-                c.workers.count
-            ),
-        );
-    }
 
     // Interface names share one namespace: ports, bundles, sub-interfaces.
     let mut names: HashMap<&Name, String> = HashMap::new();

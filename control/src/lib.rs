@@ -1,1 +1,8 @@
+//! tandem's control plane: the `tandemd` daemon's instance, its management API, the
+//! neighbour table and the exception path set-up.
 
+pub mod api;
+pub mod daemon;
+pub mod hostif;
+pub mod neigh;
+pub mod server;

@@ -11,6 +11,11 @@ pub trait PacketBuf {
     fn adj(&mut self, n: usize) -> bool;
     /// Shortens the data to `len` bytes (no-op if already shorter).
     fn truncate(&mut self, len: usize);
+    /// The 802.1Q VLAN id the port stripped on receive, if it did (af_packet on a veth
+    /// delivers the tag as metadata).
+    fn rx_vlan(&self) -> Option<u16> {
+        None
+    }
 }
 
 /// Headroom given to test buffers; the same as DPDK's `RTE_PKTMBUF_HEADROOM`.

@@ -106,6 +106,11 @@ impl PacketBuf for Mbuf {
         true
     }
     #[inline]
+    fn rx_vlan(&self) -> Option<u16> {
+        let m = self.m();
+        (m.ol_flags & RX_VLAN_STRIPPED != 0).then_some(m.vlan_tci & 0x0fff)
+    }
+    #[inline]
     fn truncate(&mut self, len: usize) {
         let m = self.mm();
         if len < usize::from(m.data_len) {
@@ -114,6 +119,9 @@ impl PacketBuf for Mbuf {
         }
     }
 }
+
+/// `RTE_MBUF_F_RX_VLAN_STRIPPED` (RTE_BIT64(6) in rte_mbuf_core.h; bindgen skips the macro).
+const RX_VLAN_STRIPPED: u64 = 1 << 6;
 
 impl Drop for Mbuf {
     fn drop(&mut self) {

@@ -82,7 +82,7 @@ fn wire_input<B: PacketBuf, S: Sink>(cx: &mut Ctx<'_, S>, link: u16, pkt: &mut B
     let Some(l) = cx.snap.links.get(usize::from(link)) else {
         return Verdict::Drop(DropReason::NoInterface);
     };
-    let id = match eth.vlan {
+    let id = match eth.vlan.or_else(|| pkt.rx_vlan()) {
         Some(v) => match l.vlans[usize::from(v)] {
             NO_IFACE => return Verdict::Drop(DropReason::UnknownVlan),
             id => id,

@@ -1,0 +1,660 @@
+//! tandemd's instance: owns all mutable state and is the only writer of snapshots.
+//!
+//! ```text
+//!  API connections ──(Request, reply)──┐
+//!  tick (2 ms) ── drain worker events ─┼──► Instance ──publish──► workers (Subscriber)
+//!  timers (100 ms) ── neighbour timers ┘        │
+//!                                               └── inject queues ──► workers ──► ports
+//! ```
+//! Every input is handled on one task, so no state is shared with a lock.
+
+use crate::api::{InterfaceView, NeighborView, Reply, Request, RouteView};
+use crate::hostif;
+use crate::neigh::{Action, NeighTable};
+use anyhow::{bail, Context, Result};
+use config::{Config, Hugepages, MacAddr, PollMode};
+use dataplane::counters::{Counters, DropReason};
+use dataplane::eal::{self, Mempool};
+use dataplane::mbuf::Mbuf;
+use dataplane::pipeline::{self, Verdict};
+use dataplane::port::{self, Port, PortConf};
+use dataplane::punt::{Event, Queues};
+use dataplane::snapshot::Publisher;
+use dataplane::tables::build::{self, Topology};
+use dataplane::tables::{
+    NeighKey, PortIdx, PortInfo, PortRole, Routes, Snapshot, VrfId, VrfTables,
+};
+use dataplane::worker::{self, WorkerConf, WorkerShared};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+pub type ApiMsg = (Request, oneshot::Sender<Reply>);
+
+#[derive(Default, serde::Serialize)]
+struct ControlStats {
+    events: u64,
+    learned: u64,
+    resolve_requests: u64,
+    solicits_sent: u64,
+    held_released: u64,
+    held_dropped: u64,
+    slow_protocol_frames: u64,
+    inject_full: u64,
+    mbuf_alloc_failed: u64,
+    publishes: u64,
+}
+
+pub struct Instance {
+    cfg: Config,
+    topo: Topology,
+    ports: Vec<PortInfo>,
+    wire_ports: Vec<Port>,
+    host_netns: Vec<String>,
+    routes: Vec<Arc<Routes>>,
+    vrfs: Vec<Arc<VrfTables>>,
+    neigh: NeighTable<Mbuf>,
+    publisher: Publisher<Snapshot>,
+    queues: Arc<Queues>,
+    workers: Vec<(std::thread::JoinHandle<()>, Arc<WorkerShared>)>,
+    pool: Mempool,
+    ctl: Counters,
+    stats: ControlStats,
+    started: Instant,
+}
+
+fn hugepages_free_mb() -> u64 {
+    let Ok(m) = std::fs::read_to_string("/proc/meminfo") else {
+        return 0;
+    };
+    let field = |k: &str| {
+        m.lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field("HugePages_Free:") * field("Hugepagesize:") / 1024
+}
+
+/// EAL arguments from the config: hugepages when available (`--in-memory`, so several
+/// instances coexist), else `--no-huge`.
+pub fn eal_args(cfg: &Config) -> Vec<String> {
+    let mut a = vec!["tandemd".to_string(), "-l".into(), cfg.eal.lcores.clone()];
+    let huge = match cfg.eal.hugepages {
+        Hugepages::On => true,
+        Hugepages::Off => false,
+        Hugepages::Auto => hugepages_free_mb() >= u64::from(cfg.eal.memory_mb),
+    };
+    if huge {
+        a.push("--in-memory".into());
+    } else {
+        a.extend([
+            "--no-huge".into(),
+            "-m".into(),
+            cfg.eal.memory_mb.to_string(),
+            "--no-shconf".into(),
+        ]);
+    }
+    let pci = cfg
+        .ports
+        .iter()
+        .any(|p| !(p.devargs.starts_with("net_") || p.devargs.starts_with("eth_")));
+    if !pci {
+        a.push("--no-pci".into());
+    }
+    a.push("--no-telemetry".into());
+    a.push("--log-level=lib.eal:notice".into());
+    a.extend(cfg.eal.extra_args.iter().cloned());
+    a
+}
+
+fn tap_name(cfg: &Config, vrf: usize) -> String {
+    let n = cfg.name.as_str();
+    format!("{}h{}", &n[..n.len().min(11)], vrf)
+}
+
+impl Instance {
+    /// Starts EAL, ports, host interfaces and workers.
+    pub fn start(cfg: Config) -> Result<Instance> {
+        let args = eal_args(&cfg);
+        tracing::info!(?args, "starting EAL");
+        eal::init(&args)?;
+        let pool = Mempool::create("pkts", cfg.eal.mbufs)?;
+        let nq = cfg.workers.count;
+        let mut wire_ports = Vec::new();
+        for p in &cfg.ports {
+            let port = port::open(
+                &PortConf {
+                    devargs: &p.devargs,
+                    queues: nq,
+                    mtu: p.mtu,
+                    mac: p.mac,
+                },
+                &pool,
+            )
+            .with_context(|| format!("port {}", p.name))?;
+            tracing::info!(port = %p.name, id = port.id, mac = %port.mac, "port started");
+            wire_ports.push(port);
+        }
+        let macs: Vec<MacAddr> = wire_ports.iter().map(|p| p.mac).collect();
+        let topo = build::topology(&cfg, &macs);
+        let mut ports: Vec<PortInfo> = wire_ports
+            .iter()
+            .zip(&cfg.ports)
+            .enumerate()
+            .map(|(i, (p, c))| PortInfo {
+                dpdk_port: p.id,
+                name: c.name.to_string(),
+                mac: p.mac,
+                role: PortRole::Wire {
+                    link: topo.port_link[i],
+                },
+            })
+            .collect();
+        let mut host_netns = Vec::new();
+        let mut host = Vec::new();
+        for (vi, v) in cfg.vrfs.iter().enumerate() {
+            let tap = tap_name(&cfg, vi);
+            let devargs = format!("net_tap{vi},iface={tap}");
+            let p = port::open(
+                &PortConf {
+                    devargs: &devargs,
+                    queues: nq,
+                    mtu: 1500,
+                    mac: None,
+                },
+                &pool,
+            )
+            .with_context(|| format!("host interface of VRF {}", v.name))?;
+            let netns = cfg.host_netns(v);
+            let kernel_mac = MacAddr([0x02, 0x74, 0x6e, 0x64, 0x00, vi as u8]);
+            let addrs = topo
+                .ifaces
+                .iter()
+                .filter(|i| usize::from(i.vrf) == vi)
+                .flat_map(|i| {
+                    i.v4.iter()
+                        .map(|(a, l)| config::IfAddr {
+                            addr: (*a).into(),
+                            len: *l,
+                        })
+                        .chain(i.v6.iter().map(|(a, l)| config::IfAddr {
+                            addr: (*a).into(),
+                            len: *l,
+                        }))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            hostif::setup(&hostif::HostIf {
+                netns: &netns,
+                tap: &tap,
+                kernel_mac,
+                dpdk_mac: p.mac,
+                addrs,
+            })
+            .with_context(|| format!("host interface of VRF {}", v.name))?;
+            tracing::info!(vrf = %v.name, %netns, %tap, "host interface ready");
+            host.push(ports.len() as PortIdx);
+            ports.push(PortInfo {
+                dpdk_port: p.id,
+                name: tap.clone(),
+                mac: p.mac,
+                role: PortRole::Host { vrf: vi as VrfId },
+            });
+            host_netns.push(netns);
+            let _ = kernel_mac;
+        }
+        if ports.len() > dataplane::counters::MAX_PORTS {
+            bail!(
+                "{} ports exceed the dataplane's limit of {}",
+                ports.len(),
+                dataplane::counters::MAX_PORTS
+            );
+        }
+        let routes: Vec<Arc<Routes>> = (0..cfg.vrfs.len())
+            .map(|v| Arc::new(build::routes(&cfg, &topo, v as VrfId)))
+            .collect();
+        let vrfs: Vec<Arc<VrfTables>> = (0..cfg.vrfs.len())
+            .map(|v| {
+                Arc::new(VrfTables {
+                    id: v as VrfId,
+                    name: topo.vrf_names[v].clone(),
+                    routes: routes[v].clone(),
+                    neigh: Arc::default(),
+                    host_port: host.get(v).copied(),
+                    host_mac: MacAddr([0x02, 0x74, 0x6e, 0x64, 0x00, v as u8]),
+                })
+            })
+            .collect();
+        let snap = Snapshot {
+            version: 0,
+            ports: ports.clone(),
+            links: topo.links.clone(),
+            ifaces: topo.ifaces.clone(),
+            vrfs: vrfs.clone(),
+        };
+        let mut publisher = Publisher::new(snap, usize::from(nq));
+        let queues = Arc::new(Queues::new(usize::from(nq), 4096, 1024));
+        let mut workers = Vec::new();
+        for w in 0..usize::from(nq) {
+            let shared = Arc::new(WorkerShared::default());
+            let sub = publisher.subscribe().context("subscriber slot")?;
+            let conf = WorkerConf {
+                index: w,
+                queue: w as u16,
+                idle_polls: if cfg.workers.poll == PollMode::Busy {
+                    0
+                } else {
+                    cfg.workers.idle_polls
+                },
+                idle_sleep: Duration::from_micros(u64::from(cfg.workers.idle_sleep_us)),
+                punt_rate: 10_000,
+            };
+            let (q, s) = (queues.clone(), shared.clone());
+            let h = std::thread::Builder::new()
+                .name(format!("worker{w}"))
+                .spawn(move || worker::run(conf, sub, q, s))?;
+            workers.push((h, shared));
+        }
+        let neigh = NeighTable::new(cfg.neighbors.clone(), cfg.vrfs.len());
+        Ok(Instance {
+            cfg,
+            topo,
+            ports,
+            wire_ports,
+            host_netns,
+            routes,
+            vrfs,
+            neigh,
+            publisher,
+            queues,
+            workers,
+            pool,
+            ctl: Counters::default(),
+            stats: ControlStats::default(),
+            started: Instant::now(),
+        })
+    }
+
+    /// The event loop; returns on SIGINT/SIGTERM.
+    pub async fn run(mut self, mut api: mpsc::Receiver<ApiMsg>) -> Result<()> {
+        let mut tick = tokio::time::interval(Duration::from_millis(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut timers = tokio::time::interval(Duration::from_millis(100));
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.drain_events(Instant::now()),
+                _ = timers.tick() => self.timers(Instant::now()),
+                Some((req, tx)) = api.recv() => { let _ = tx.send(self.handle(req)); }
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+            }
+        }
+        self.shutdown();
+        Ok(())
+    }
+
+    fn drain_events(&mut self, now: Instant) {
+        for _ in 0..4096 {
+            let Some(ev) = self.queues.events.pop() else {
+                break;
+            };
+            self.stats.events += 1;
+            match ev {
+                Event::Learn {
+                    vrf,
+                    iface,
+                    ip,
+                    mac,
+                } => {
+                    self.stats.learned += 1;
+                    if let Some(a) = self.neigh.learn(now, vrf, NeighKey { iface, ip }, mac) {
+                        self.act(a);
+                    }
+                }
+                Event::Resolve {
+                    vrf,
+                    iface,
+                    ip,
+                    ethertype,
+                    pkt,
+                } => {
+                    self.stats.resolve_requests += 1;
+                    let (a, back) =
+                        self.neigh
+                            .resolve(now, vrf, NeighKey { iface, ip }, ethertype, pkt);
+                    if back.is_some() {
+                        self.stats.held_dropped += 1;
+                    }
+                    if let Some(a) = a {
+                        self.act(a);
+                    }
+                }
+                Event::Punt { pkt, .. } => {
+                    // Slow protocols (LACP) are handled by the bundle work; count them for now.
+                    self.stats.slow_protocol_frames += 1;
+                    drop(pkt);
+                }
+            }
+        }
+        self.publish_dirty();
+    }
+
+    fn timers(&mut self, now: Instant) {
+        for a in self.neigh.tick(now) {
+            self.act(a);
+        }
+        self.publish_dirty();
+        self.publisher.reclaim();
+    }
+
+    fn publish_dirty(&mut self) {
+        let dirty = self.neigh.take_dirty();
+        if dirty.is_empty() {
+            return;
+        }
+        for v in dirty {
+            let old = &self.vrfs[usize::from(v)];
+            self.vrfs[usize::from(v)] = Arc::new(VrfTables {
+                id: v,
+                name: old.name.clone(),
+                routes: self.routes[usize::from(v)].clone(),
+                neigh: Arc::new(self.neigh.vrf_map(v)),
+                host_port: old.host_port,
+                host_mac: old.host_mac,
+            });
+        }
+        let snap = Snapshot {
+            version: 0,
+            ports: self.ports.clone(),
+            links: self.topo.links.clone(),
+            ifaces: self.topo.ifaces.clone(),
+            vrfs: self.vrfs.clone(),
+        };
+        self.publisher.publish(snap);
+        self.stats.publishes += 1;
+    }
+
+    fn inject(&mut self, snap: &Snapshot, port: PortIdx, pkt: Mbuf) {
+        // Any worker may transmit; spread by port so one port's frames stay in order.
+        let w = usize::from(port) % self.queues.inject.len();
+        let _ = snap;
+        if self.queues.inject[w].push((port, pkt)).is_err() {
+            self.stats.inject_full += 1;
+        }
+    }
+
+    fn send_l2(&mut self, iface: u16, mac: MacAddr, et: u16, mut pkt: Mbuf) -> bool {
+        let snap = self.publisher.current();
+        match pipeline::l2_output(&snap, &self.ctl, iface, mac, et, 0, &mut pkt) {
+            Verdict::Tx(port) => {
+                self.inject(&snap, port, pkt);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn act(&mut self, a: Action<Mbuf>) {
+        match a {
+            Action::Solicit { key, .. } => {
+                let Some(ifc) = self.topo.ifaces.get(usize::from(key.iface)).cloned() else {
+                    return;
+                };
+                let Some(mut m) = Mbuf::alloc(&self.pool) else {
+                    self.stats.mbuf_alloc_failed += 1;
+                    return;
+                };
+                if !m.append(pipeline::SOLICIT_LEN) {
+                    return;
+                }
+                if let Some((dst, et)) = pipeline::emit_solicit(&ifc, key.ip, &mut m) {
+                    if self.send_l2(key.iface, dst, et, m) {
+                        self.stats.solicits_sent += 1;
+                    }
+                }
+            }
+            Action::Release {
+                key, mac, packets, ..
+            } => {
+                for (et, p) in packets {
+                    if self.send_l2(key.iface, mac, et, p) {
+                        self.stats.held_released += 1;
+                    }
+                }
+            }
+            Action::Expire { packets, .. } => {
+                self.stats.held_dropped += packets.len() as u64;
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        tracing::info!("shutting down");
+        for (_, s) in &self.workers {
+            s.shutdown.store(true, Relaxed);
+        }
+        for (h, _) in self.workers.drain(..) {
+            let _ = h.join();
+        }
+        for p in &self.ports {
+            port::stop(p.dpdk_port);
+        }
+        for ns in &self.host_netns {
+            hostif::teardown(ns);
+        }
+    }
+
+    fn vrf_filter(&self, vrf: &Option<String>) -> Result<Option<VrfId>, String> {
+        match vrf {
+            None => Ok(None),
+            Some(n) => self
+                .topo
+                .vrf_id(n)
+                .map(Some)
+                .ok_or_else(|| format!("no VRF named `{n}`")),
+        }
+    }
+
+    pub fn handle(&mut self, req: Request) -> Reply {
+        let v = match req {
+            Request::Version => Ok(serde_json::json!({
+                "name": self.cfg.name.to_string(),
+                "version": env!("CARGO_PKG_VERSION"),
+                "uptime_s": self.started.elapsed().as_secs(),
+                "workers": self.workers.len(),
+            })),
+            Request::Interfaces => Ok(serde_json::to_value(self.interfaces()).unwrap_or_default()),
+            Request::Routes { vrf } => self
+                .vrf_filter(&vrf)
+                .map(|f| serde_json::to_value(self.route_views(f)).unwrap_or_default()),
+            Request::Neighbors { vrf } => self
+                .vrf_filter(&vrf)
+                .map(|f| serde_json::to_value(self.neighbor_views(f)).unwrap_or_default()),
+            Request::Counters => Ok(self.counters()),
+        };
+        match v {
+            Ok(v) => Reply::Ok(v),
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    fn worker_sum(&self, f: impl Fn(&Counters) -> u64) -> u64 {
+        self.workers.iter().map(|(_, s)| f(&s.counters)).sum()
+    }
+
+    fn interfaces(&self) -> Vec<InterfaceView> {
+        self.topo
+            .ifaces
+            .iter()
+            .map(|i| {
+                let link = &self.topo.links[usize::from(i.link)];
+                let up = link
+                    .members
+                    .iter()
+                    .any(|p| port::link_up(self.ports[usize::from(*p)].dpdk_port));
+                let c = |f: fn(
+                    &dataplane::counters::IfaceCounters,
+                ) -> &std::sync::atomic::AtomicU64| {
+                    self.worker_sum(|w| f(&w.ifaces[usize::from(i.id)]).load(Relaxed))
+                };
+                InterfaceView {
+                    name: i.name.clone(),
+                    link: link.name.clone(),
+                    vlan: i.vlan,
+                    vrf: self.topo.vrf_names[usize::from(i.vrf)].clone(),
+                    mac: i.mac.to_string(),
+                    mtu: i.mtu,
+                    addresses: i
+                        .v4
+                        .iter()
+                        .map(|(a, l)| format!("{a}/{l}"))
+                        .chain(i.v6.iter().map(|(a, l)| format!("{a}/{l}")))
+                        .collect(),
+                    up,
+                    rx_packets: c(|x| &x.rx_packets),
+                    rx_bytes: c(|x| &x.rx_bytes),
+                    tx_packets: c(|x| &x.tx_packets),
+                    tx_bytes: c(|x| &x.tx_bytes),
+                }
+            })
+            .collect()
+    }
+
+    fn route_views(&self, only: Option<VrfId>) -> Vec<RouteView> {
+        let mut out = Vec::new();
+        for (vi, v) in self.cfg.vrfs.iter().enumerate() {
+            if only.is_some_and(|o| usize::from(o) != vi) {
+                continue;
+            }
+            let mut rows: Vec<RouteView> = Vec::new();
+            for i in self.topo.ifaces.iter().filter(|i| usize::from(i.vrf) == vi) {
+                let addrs: Vec<(IpAddr, u8)> =
+                    i.v4.iter()
+                        .map(|(a, l)| ((*a).into(), *l))
+                        .chain(i.v6.iter().map(|(a, l)| ((*a).into(), *l)))
+                        .collect();
+                for (a, l) in addrs {
+                    rows.push(RouteView {
+                        vrf: v.name.to_string(),
+                        prefix: config::Prefix::new(a, l).to_string(),
+                        source: "connected".into(),
+                        nexthop: None,
+                        interface: Some(i.name.clone()),
+                    });
+                    let host = if a.is_ipv4() { 32 } else { 128 };
+                    rows.push(RouteView {
+                        vrf: v.name.to_string(),
+                        prefix: format!("{a}/{host}"),
+                        source: "local".into(),
+                        nexthop: None,
+                        interface: Some(i.name.clone()),
+                    });
+                }
+            }
+            for r in &v.routes {
+                let iface =
+                    r.via.and_then(|gw| {
+                        self.topo.ifaces.iter().find(|i| {
+                            usize::from(i.vrf) == vi
+                                && (i.v4.iter().any(|(a, l)| {
+                                    config::Prefix::new((*a).into(), *l).contains(gw)
+                                }) || i.v6.iter().any(|(a, l)| {
+                                    config::Prefix::new((*a).into(), *l).contains(gw)
+                                }))
+                        })
+                    });
+                rows.push(RouteView {
+                    vrf: v.name.to_string(),
+                    prefix: r.prefix.to_string(),
+                    source: if r.blackhole {
+                        "static-blackhole".into()
+                    } else {
+                        "static".into()
+                    },
+                    nexthop: r.via.map(|g| g.to_string()),
+                    interface: iface.map(|i| i.name.clone()),
+                });
+            }
+            out.extend(rows);
+        }
+        out
+    }
+
+    fn neighbor_views(&self, only: Option<VrfId>) -> Vec<NeighborView> {
+        let now = Instant::now();
+        let mut v: Vec<NeighborView> = self
+            .neigh
+            .entries()
+            .filter(|((vrf, _), _)| only.is_none_or(|o| o == *vrf))
+            .map(|((vrf, k), e)| NeighborView {
+                vrf: self.topo.vrf_names[usize::from(*vrf)].clone(),
+                interface: self.topo.ifaces[usize::from(k.iface)].name.clone(),
+                ip: k.ip.to_string(),
+                mac: e.mac.to_string(),
+                state: serde_json::to_value(e.state)
+                    .ok()
+                    .and_then(|s| s.as_str().map(String::from))
+                    .unwrap_or_default(),
+                age_ms: now.duration_since(e.confirmed).as_millis() as u64,
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.vrf, &a.interface, &a.ip).cmp(&(&b.vrf, &b.interface, &b.ip)));
+        v
+    }
+
+    fn counters(&self) -> serde_json::Value {
+        let drops: serde_json::Map<String, serde_json::Value> = DropReason::ALL
+            .iter()
+            .map(|r| {
+                (
+                    r.as_str().to_string(),
+                    self.worker_sum(|c| c.drop_count(*r)).into(),
+                )
+            })
+            .collect();
+        let ports: Vec<serde_json::Value> = self
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let c = |f: fn(&dataplane::counters::PortCounters) -> &std::sync::atomic::AtomicU64| self.worker_sum(|w| f(&w.ports[i]).load(Relaxed));
+                serde_json::json!({
+                    "name": p.name,
+                    "role": match p.role { PortRole::Wire { .. } => "wire", PortRole::Host { .. } => "host" },
+                    "rx_packets": c(|x| &x.rx_packets),
+                    "rx_bytes": c(|x| &x.rx_bytes),
+                    "tx_packets": c(|x| &x.tx_packets),
+                    "tx_bytes": c(|x| &x.tx_bytes),
+                    "device": port::stats(p.dpdk_port),
+                })
+            })
+            .collect();
+        let workers: Vec<serde_json::Value> = self
+            .workers
+            .iter()
+            .map(|(_, s)| {
+                serde_json::json!({
+                    "loops": s.loops.load(Relaxed),
+                    "idle_sleeps": s.counters.idle_sleeps.load(Relaxed),
+                    "punted": s.counters.punted.load(Relaxed),
+                    "injected": s.counters.injected.load(Relaxed),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "drops": drops,
+            "ports": ports,
+            "workers": workers,
+            "control": self.stats,
+            "neighbors_held": self.neigh.held(),
+            "mbufs_available": self.pool.available(),
+            "snapshot_min_observed": self.publisher.min_observed(),
+            "wire_ports": self.wire_ports.len(),
+        })
+    }
+}
