@@ -29,12 +29,38 @@ pub enum ConfigError {
 /// Parses and validates a configuration from YAML text.
 pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
     let de = serde_yaml_ng::Deserializer::from_str(text);
-    let cfg: Config = match serde::Deserialize::deserialize(de) {
+    let cfg: Config = match serde_path_to_error::deserialize(de) {
         Ok(c) => c,
-        Err(e) => return Err(vec![ConfigError::Parse(e.to_string())]),
+        Err(e) => return Err(vec![parse_error(&e)]),
     };
     validate::validate(&cfg)?;
     Ok(cfg)
+}
+
+/// serde_path_to_error knows the full path (down to the field); serde_yaml_ng knows the line.
+/// The message says: `path: reason (line L, column C)`.
+fn parse_error(e: &serde_path_to_error::Error<serde_yaml_ng::Error>) -> ConfigError {
+    let inner = e.inner();
+    let mut msg = inner.to_string();
+    // serde_yaml_ng prefixes its own (shorter) path and suffixes the location: keep the reason.
+    if let Some((head, rest)) = msg.split_once(": ") {
+        if !head.contains(' ') {
+            msg = rest.to_string();
+        }
+    }
+    if let Some(i) = msg.rfind(" at line ") {
+        msg.truncate(i);
+    }
+    let path = e.path().to_string();
+    let loc = inner
+        .location()
+        .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
+        .unwrap_or_default();
+    if path.is_empty() || path == "." {
+        ConfigError::Parse(format!("{msg}{loc}"))
+    } else {
+        ConfigError::Parse(format!("{path}: {msg}{loc}"))
+    }
 }
 
 /// Reads, parses and validates a configuration file.

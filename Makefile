@@ -1,0 +1,40 @@
+# tandem: the two commands of the README, plus the pieces they are made of.
+#   make lab    install what is missing, build, run the demo lab (Figure 3 in small)
+#   make test   install what is missing, build, run every test tier
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:/opt/tandem/ovs/usr/bin:/opt/tandem/ovs/usr/sbin:$(PATH)
+CARGO ?= cargo
+
+.PHONY: all deps build lab test unit loom fuzz topology bench clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	$(CARGO) build --release --workspace --locked
+
+lab: build
+	bash scripts/lab.sh
+
+test: build
+	bash scripts/test.sh
+
+unit: deps
+	$(CARGO) test --workspace --locked
+
+loom: deps
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom $(CARGO) test --release --locked -p tandem-dataplane --test snapshot_loom
+
+fuzz: deps
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash scripts/fuzz.sh
+
+topology: build
+	@for t in tests/topology/*_test.sh; do bash $$t || exit 1; done
+
+bench: build
+	$(CARGO) run --release -p tandem-bench -- fib
+
+clean:
+	$(CARGO) clean
