@@ -54,6 +54,12 @@ pub fn open(c: &PortConf<'_>, pool: &Mempool) -> Result<Port, EalError> {
     if rc < 0 {
         return Err(err(name, "lookup", rc));
     }
+    setup(id, name, c, pool)
+}
+
+/// Configures and starts a port that already exists (probed, or made by a PMD API such as
+/// `rte_eth_from_rings`).
+pub fn setup(id: u16, name: &str, c: &PortConf<'_>, pool: &Mempool) -> Result<Port, EalError> {
     let mut info = sys::rte_eth_dev_info::default();
     // SAFETY: valid port id and out-pointer.
     let rc = unsafe { sys::rte_eth_dev_info_get(id, &mut info) };
