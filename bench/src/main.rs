@@ -1,1 +1,144 @@
-fn main() {}
+//! tandem-bench: benchmarks. Today: the FIB micro-benchmark (our LPM on synthetic tables with a
+//! realistic prefix-length mix). The DPDK traffic generator, profiles and the side-by-side runs
+//! against l3fwd and rte_lpm come with the benchmark issue.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use dataplane::tables::fib::{Fib, Lpm};
+use hdrhistogram::Histogram;
+use std::hint::black_box;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(about = "tandem benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// IPv4 LPM: build time, memory per route, lookup rate and latency per batch.
+    Fib {
+        /// Table sizes to measure.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+        routes: Vec<usize>,
+        /// Lookups per run.
+        #[arg(long, default_value_t = 20_000_000)]
+        lookups: usize,
+        /// Runs per size (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// xorshift64*: reproducible keys without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// Prefix lengths roughly as in a full Internet table: most /24, then /22-/23, /16-/21.
+fn prefix_len(r: u64) -> u8 {
+    match r % 100 {
+        0..=57 => 24,
+        58..=67 => 23,
+        68..=77 => 22,
+        78..=85 => 21,
+        86..=91 => 20,
+        92..=95 => 19,
+        96..=97 => 16,
+        98 => 32,
+        _ => 12 + (r % 4) as u8,
+    }
+}
+
+fn table(n: usize, seed: u64) -> Vec<(u32, u8, u32)> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|i| {
+            let len = prefix_len(rng.next());
+            let a = (rng.next() >> 32) as u32 & if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            (a, len, (i % 1024) as u32)
+        })
+        .collect()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> Result<()> {
+    let Cli { cmd: Cmd::Fib { routes, lookups, runs, json } } = Cli::parse();
+    let mut rows = Vec::new();
+    for n in routes {
+        let t = table(n, 0x5eed + n as u64);
+        let t0 = Instant::now();
+        let lpm = Lpm::<u32>::build(t.clone());
+        let build_s = t0.elapsed().as_secs_f64();
+        let mut rng = Rng(42);
+        // Keys: half random addresses, half inside configured prefixes (hits).
+        let keys: Vec<u32> = (0..1 << 20)
+            .map(|i| {
+                let r = rng.next();
+                if i % 2 == 0 {
+                    (r >> 32) as u32
+                } else {
+                    let (p, l, _) = t[(r as usize) % t.len()];
+                    p | ((r >> 40) as u32 & !(if l == 0 { 0 } else { u32::MAX << (32 - u32::from(l)) }))
+                }
+            })
+            .collect();
+        let mut rates = Vec::new();
+        let mut hist = Histogram::<u64>::new(3)?;
+        for _ in 0..runs {
+            let t0 = Instant::now();
+            let mut hits = 0u64;
+            let mut done = 0;
+            while done < lookups {
+                let b0 = Instant::now();
+                for k in keys.iter().skip(done % keys.len()).take(1024) {
+                    hits += u64::from(black_box(lpm.lookup(*k)).is_some());
+                }
+                hist.record((b0.elapsed().as_nanos() as u64).max(1))?;
+                done += 1024;
+            }
+            black_box(hits);
+            rates.push(done as f64 / t0.elapsed().as_secs_f64());
+        }
+        let rate = median(&mut rates);
+        rows.push(serde_json::json!({
+            "routes": n,
+            "build_s": build_s,
+            "bytes_per_route": lpm.memory() as f64 / n as f64,
+            "mlookups_per_s": rate / 1e6,
+            "ns_per_lookup": 1e9 / rate,
+            "batch1024_p50_ns": hist.value_at_quantile(0.5),
+            "batch1024_p99_ns": hist.value_at_quantile(0.99),
+        }));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!("{:>9} {:>9} {:>12} {:>12} {:>10} {:>14}", "routes", "build s", "bytes/route", "Mlookups/s", "ns/lookup", "p99/1024 (us)");
+        for r in &rows {
+            println!(
+                "{:>9} {:>9.3} {:>12.1} {:>12.1} {:>10.2} {:>14.1}",
+                r["routes"].as_u64().unwrap_or(0), r["build_s"].as_f64().unwrap_or(0.0), r["bytes_per_route"].as_f64().unwrap_or(0.0),
+                r["mlookups_per_s"].as_f64().unwrap_or(0.0), r["ns_per_lookup"].as_f64().unwrap_or(0.0),
+                r["batch1024_p99_ns"].as_u64().unwrap_or(0) as f64 / 1000.0
+            );
+        }
+        println!("(median of runs; one core; our LPM only: the rte_lpm side-by-side comes with the benchmark issue)");
+    }
+    Ok(())
+}
