@@ -126,6 +126,7 @@ impl Instance {
         let nq = cfg.workers.count;
         let mut wire_ports = Vec::new();
         for p in &cfg.ports {
+            let _span = tracing::info_span!("port", name = %p.name).entered();
             let port = port::open(
                 &PortConf {
                     devargs: &p.devargs,
@@ -136,7 +137,7 @@ impl Instance {
                 &pool,
             )
             .with_context(|| format!("port {}", p.name))?;
-            tracing::info!(port = %p.name, id = port.id, mac = %port.mac, "port started");
+            tracing::info!(id = port.id, mac = %port.mac, devargs = %p.devargs, "port started");
             wire_ports.push(port);
         }
         let macs: Vec<MacAddr> = wire_ports.iter().map(|p| p.mac).collect();
@@ -157,6 +158,7 @@ impl Instance {
         let mut host_netns = Vec::new();
         let mut host = Vec::new();
         for (vi, v) in cfg.vrfs.iter().enumerate() {
+            let _span = tracing::info_span!("vrf", name = %v.name).entered();
             let tap = tap_name(&cfg, vi);
             let devargs = format!("net_tap{vi},iface={tap}");
             let p = port::open(
@@ -196,7 +198,7 @@ impl Instance {
                 addrs,
             })
             .with_context(|| format!("host interface of VRF {}", v.name))?;
-            tracing::info!(vrf = %v.name, %netns, %tap, "host interface ready");
+            tracing::info!(%netns, %tap, "host interface ready");
             host.push(ports.len() as PortIdx);
             ports.push(PortInfo {
                 dpdk_port: p.id,
@@ -205,7 +207,6 @@ impl Instance {
                 role: PortRole::Host { vrf: vi as VrfId },
             });
             host_netns.push(netns);
-            let _ = kernel_mac;
         }
         if ports.len() > dataplane::counters::MAX_PORTS {
             bail!(
