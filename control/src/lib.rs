@@ -4,5 +4,6 @@
 pub mod api;
 pub mod daemon;
 pub mod hostif;
+pub mod lacp;
 pub mod neigh;
 pub mod server;
