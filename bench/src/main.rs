@@ -66,7 +66,12 @@ fn table(n: usize, seed: u64) -> Vec<(u32, u8, u32)> {
     (0..n)
         .map(|i| {
             let len = prefix_len(rng.next());
-            let a = (rng.next() >> 32) as u32 & if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let a = (rng.next() >> 32) as u32
+                & if len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(len))
+                };
             (a, len, (i % 1024) as u32)
         })
         .collect()
@@ -78,7 +83,15 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() -> Result<()> {
-    let Cli { cmd: Cmd::Fib { routes, lookups, runs, json } } = Cli::parse();
+    let Cli {
+        cmd:
+            Cmd::Fib {
+                routes,
+                lookups,
+                runs,
+                json,
+            },
+    } = Cli::parse();
     let mut rows = Vec::new();
     for n in routes {
         let t = table(n, 0x5eed + n as u64);
@@ -94,7 +107,12 @@ fn main() -> Result<()> {
                     (r >> 32) as u32
                 } else {
                     let (p, l, _) = t[(r as usize) % t.len()];
-                    p | ((r >> 40) as u32 & !(if l == 0 { 0 } else { u32::MAX << (32 - u32::from(l)) }))
+                    p | ((r >> 40) as u32
+                        & !(if l == 0 {
+                            0
+                        } else {
+                            u32::MAX << (32 - u32::from(l))
+                        }))
                 }
             })
             .collect();
@@ -129,12 +147,18 @@ fn main() -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("{:>9} {:>9} {:>12} {:>12} {:>10} {:>14}", "routes", "build s", "bytes/route", "Mlookups/s", "ns/lookup", "p99/1024 (us)");
+        println!(
+            "{:>9} {:>9} {:>12} {:>12} {:>10} {:>14}",
+            "routes", "build s", "bytes/route", "Mlookups/s", "ns/lookup", "p99/1024 (us)"
+        );
         for r in &rows {
             println!(
                 "{:>9} {:>9.3} {:>12.1} {:>12.1} {:>10.2} {:>14.1}",
-                r["routes"].as_u64().unwrap_or(0), r["build_s"].as_f64().unwrap_or(0.0), r["bytes_per_route"].as_f64().unwrap_or(0.0),
-                r["mlookups_per_s"].as_f64().unwrap_or(0.0), r["ns_per_lookup"].as_f64().unwrap_or(0.0),
+                r["routes"].as_u64().unwrap_or(0),
+                r["build_s"].as_f64().unwrap_or(0.0),
+                r["bytes_per_route"].as_f64().unwrap_or(0.0),
+                r["mlookups_per_s"].as_f64().unwrap_or(0.0),
+                r["ns_per_lookup"].as_f64().unwrap_or(0.0),
                 r["batch1024_p99_ns"].as_u64().unwrap_or(0) as f64 / 1000.0
             );
         }

@@ -118,8 +118,8 @@ pub fn default_mtu() -> u16 {
     1500
 }
 
-/// A link bundle: member ports that act as one interface (LACP comes with the bundle issue;
-/// until then every member distributes).
+/// A link bundle: member ports that act as one interface. With `lacp` the members that LACP
+/// puts in Collecting_Distributing carry traffic; without it every member does (static LAG).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Bundle {
@@ -129,6 +129,83 @@ pub struct Bundle {
     pub vrf: Option<Name>,
     #[serde(default)]
     pub addresses: Vec<IfAddr>,
+    /// Interface MAC for the bundle and its sub-interfaces (e.g. the same anycast gateway MAC
+    /// on every PE of an Ethernet Segment). Default: the first member's MAC.
+    #[serde(default)]
+    pub mac: Option<MacAddr>,
+    #[serde(default)]
+    pub lacp: Option<Lacp>,
+    #[serde(default)]
+    pub redundancy: Redundancy,
+    /// Override the role the DF election would give: `active` or `standby`.
+    #[serde(default)]
+    pub force: Option<BundleRole>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Redundancy {
+    #[default]
+    AllActive,
+    SingleActive,
+    PortActive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BundleRole {
+    Active,
+    Standby,
+}
+
+/// LACP parameters. On an Ethernet Segment, `system-id`, `system-priority` and `key` must be
+/// the same on every PE and `port-number-base` different (PE1 0x0101, PE2 0x0201, ...), so the
+/// CE sees one partner. (Deriving them from the ESI comes with the Ethernet Segment config.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Lacp {
+    #[serde(default)]
+    pub mode: LacpMode,
+    #[serde(default)]
+    pub rate: LacpRate,
+    pub system_id: MacAddr,
+    #[serde(default = "default_system_priority")]
+    pub system_priority: u16,
+    #[serde(default = "default_key")]
+    pub key: u16,
+    /// Port number of the first member; the others follow.
+    #[serde(default = "default_key")]
+    pub port_number_base: u16,
+    #[serde(default = "default_port_priority")]
+    pub port_priority: u16,
+}
+
+fn default_system_priority() -> u16 {
+    32768
+}
+fn default_key() -> u16 {
+    1
+}
+fn default_port_priority() -> u16 {
+    255
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LacpMode {
+    #[default]
+    Active,
+    Passive,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LacpRate {
+    /// 1 s PDUs, 3 s timeout: what multi-homing wants.
+    #[default]
+    Fast,
+    /// 30 s PDUs, 90 s timeout.
+    Slow,
 }
 
 /// An 802.1Q sub-interface of a port or bundle.

@@ -121,6 +121,39 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
         }
     }
 
+    // LACP port numbers identify a link to the partner: they must not repeat in one appliance.
+    let mut ranges: Vec<(usize, u32, u32)> = Vec::new();
+    for (i, b) in c.bundles.iter().enumerate() {
+        let Some(l) = &b.lacp else { continue };
+        if l.system_id.is_multicast() || l.system_id == crate::MacAddr::ZERO {
+            e(
+                format!("bundles[{i}].lacp.system-id"),
+                format!("{} is not a unicast MAC", l.system_id),
+            );
+        }
+        if l.port_number_base == 0 {
+            e(
+                format!("bundles[{i}].lacp.port-number-base"),
+                "port number 0 is reserved".into(),
+            );
+        }
+        let lo = u32::from(l.port_number_base);
+        let hi = lo + b.members.len() as u32;
+        if hi > 0x1_0000 {
+            e(
+                format!("bundles[{i}].lacp.port-number-base"),
+                "port numbers exceed 65535".into(),
+            );
+        }
+        if let Some((j, _, _)) = ranges.iter().find(|(_, a, z)| lo < *z && *a < hi) {
+            e(
+                format!("bundles[{i}].lacp.port-number-base"),
+                format!("port numbers {lo}-{} overlap those of bundles[{j}]", hi - 1),
+            );
+        }
+        ranges.push((i, lo, hi));
+    }
+
     let bundles: HashSet<&Name> = c.bundles.iter().map(|b| &b.name).collect();
     let mut vlans = HashSet::new();
     for (i, s) in c.interfaces.iter().enumerate() {

@@ -7,10 +7,20 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "show", rename_all = "kebab-case")]
 pub enum Request {
     Interfaces,
-    Routes { vrf: Option<String> },
-    Neighbors { vrf: Option<String> },
+    Routes {
+        vrf: Option<String>,
+    },
+    Neighbors {
+        vrf: Option<String>,
+    },
     Counters,
     Version,
+    Bundles,
+    /// Set a LACP bundle's role: `active`, `standby`, or `auto` (None: config / DF election).
+    SetBundle {
+        name: String,
+        role: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 
 use crate::api::{InterfaceView, NeighborView, Reply, Request, RouteView};
 use crate::hostif;
+use crate::lacp::{self, Role};
 use crate::neigh::{Action, NeighTable};
 use anyhow::{bail, Context, Result};
 use config::{Config, Hugepages, MacAddr, PollMode};
@@ -22,7 +23,7 @@ use dataplane::punt::{Event, Queues};
 use dataplane::snapshot::Publisher;
 use dataplane::tables::build::{self, Topology};
 use dataplane::tables::{
-    NeighKey, PortIdx, PortInfo, PortRole, Routes, Snapshot, VrfId, VrfTables,
+    Link, LinkId, NeighKey, PortIdx, PortInfo, PortRole, Routes, Snapshot, VrfId, VrfTables,
 };
 use dataplane::worker::{self, WorkerConf, WorkerShared};
 use std::net::IpAddr;
@@ -47,10 +48,23 @@ struct ControlStats {
     publishes: u64,
 }
 
+/// A LACP bundle's state machines and where its members sit in the snapshot.
+struct BundleState {
+    name: String,
+    link: LinkId,
+    lacp: lacp::Bundle,
+    forced: Option<Role>,
+    lacp_bad: u64,
+}
+
 pub struct Instance {
     cfg: Config,
     topo: Topology,
     ports: Vec<PortInfo>,
+    /// Links as published: a LACP bundle's `members` are its distributing members.
+    links: Vec<Link>,
+    bundles: Vec<BundleState>,
+    links_dirty: bool,
     wire_ports: Vec<Port>,
     host_netns: Vec<String>,
     routes: Vec<Arc<Routes>>,
@@ -111,6 +125,24 @@ pub fn eal_args(cfg: &Config) -> Vec<String> {
     a
 }
 
+fn state_bits(s: u8) -> Vec<&'static str> {
+    use dataplane::wire::lacp::state as st;
+    [
+        (st::ACTIVITY, "activity"),
+        (st::TIMEOUT, "short-timeout"),
+        (st::AGGREGATION, "aggregation"),
+        (st::SYNC, "synchronization"),
+        (st::COLLECTING, "collecting"),
+        (st::DISTRIBUTING, "distributing"),
+        (st::DEFAULTED, "defaulted"),
+        (st::EXPIRED, "expired"),
+    ]
+    .iter()
+    .filter(|(b, _)| s & b != 0)
+    .map(|(_, n)| *n)
+    .collect()
+}
+
 fn tap_name(cfg: &Config, vrf: usize) -> String {
     let n = cfg.name.as_str();
     format!("{}h{}", &n[..n.len().min(11)], vrf)
@@ -153,6 +185,7 @@ impl Instance {
                 role: PortRole::Wire {
                     link: topo.port_link[i],
                 },
+                collecting: true,
             })
             .collect();
         let mut host_netns = Vec::new();
@@ -205,6 +238,7 @@ impl Instance {
                 name: tap.clone(),
                 mac: p.mac,
                 role: PortRole::Host { vrf: vi as VrfId },
+                collecting: true,
             });
             host_netns.push(netns);
         }
@@ -230,10 +264,51 @@ impl Instance {
                 })
             })
             .collect();
+        // LACP bundles start with no distributing member and every member not collecting.
+        let mut links = topo.links.clone();
+        let mut bundles = Vec::new();
+        for b in &cfg.bundles {
+            let Some(l) = &b.lacp else { continue };
+            let Some(link) = links.iter().position(|x| x.name == b.name.as_str()) else {
+                continue;
+            };
+            let members: Vec<(PortIdx, u16)> = links[link]
+                .members
+                .iter()
+                .enumerate()
+                .map(|(j, p)| (*p, l.port_number_base.wrapping_add(j as u16)))
+                .collect();
+            for (p, _) in &members {
+                ports[usize::from(*p)].collecting = false;
+            }
+            links[link].members.clear();
+            let conf = lacp::LacpConf {
+                active: l.mode == config::LacpMode::Active,
+                fast: l.rate == config::LacpRate::Fast,
+                system: l.system_id,
+                system_priority: l.system_priority,
+                key: l.key,
+                port_priority: l.port_priority,
+            };
+            let forced = b.force.map(|r| match r {
+                config::BundleRole::Active => Role::Active,
+                config::BundleRole::Standby => Role::Standby,
+            });
+            let mut lb = lacp::Bundle::new(conf, &members);
+            lb.set_role(Instant::now(), forced.unwrap_or(Role::Active));
+            tracing::info!(bundle = %b.name, role = ?lb.role, "lacp bundle");
+            bundles.push(BundleState {
+                name: b.name.to_string(),
+                link: link as LinkId,
+                lacp: lb,
+                forced,
+                lacp_bad: 0,
+            });
+        }
         let snap = Snapshot {
             version: 0,
             ports: ports.clone(),
-            links: topo.links.clone(),
+            links: links.clone(),
             ifaces: topo.ifaces.clone(),
             vrfs: vrfs.clone(),
         };
@@ -265,6 +340,9 @@ impl Instance {
             cfg,
             topo,
             ports,
+            links,
+            bundles,
+            links_dirty: false,
             wire_ports,
             host_netns,
             routes,
@@ -335,10 +413,9 @@ impl Instance {
                         self.act(a);
                     }
                 }
-                Event::Punt { pkt, .. } => {
-                    // Slow protocols (LACP) are handled by the bundle work; count them for now.
+                Event::Punt { port, pkt } => {
                     self.stats.slow_protocol_frames += 1;
-                    drop(pkt);
+                    self.lacp_rx(now, port, dataplane::buffer::PacketBuf::data(&pkt));
                 }
             }
         }
@@ -349,15 +426,91 @@ impl Instance {
         for a in self.neigh.tick(now) {
             self.act(a);
         }
+        self.lacp_tick(now);
         self.publish_dirty();
         self.publisher.reclaim();
     }
 
-    fn publish_dirty(&mut self) {
-        let dirty = self.neigh.take_dirty();
-        if dirty.is_empty() {
+    fn lacp_rx(&mut self, now: Instant, port: PortIdx, frame: &[u8]) {
+        let Some((bi, mi)) = self
+            .bundles
+            .iter()
+            .enumerate()
+            .find_map(|(i, b)| b.lacp.index_of(port).map(|j| (i, j)))
+        else {
+            return; // slow protocols on a port outside a LACP bundle: counted, ignored
+        };
+        let pdu = dataplane::wire::ethernet::parse(frame)
+            .ok()
+            .and_then(|e| frame.get(e.len..))
+            .and_then(|p| dataplane::wire::lacp::Lacpdu::parse(p).ok());
+        let b = &mut self.bundles[bi];
+        match pdu {
+            Some(pdu) => b.lacp.rx(now, mi, &pdu),
+            None => b.lacp_bad += 1,
+        }
+        self.lacp_sync();
+    }
+
+    fn lacp_tick(&mut self, now: Instant) {
+        let mut out = Vec::new();
+        for b in &mut self.bundles {
+            for j in 0..b.lacp.members.len() {
+                let up = port::link_up(self.ports[usize::from(b.lacp.members[j].port)].dpdk_port);
+                b.lacp.link(now, j, up);
+            }
+            for (j, pdu) in b.lacp.tick(now) {
+                out.push((b.lacp.members[j].port, pdu));
+            }
+        }
+        for (port, pdu) in out {
+            self.send_lacpdu(port, &pdu);
+        }
+        self.lacp_sync();
+    }
+
+    fn send_lacpdu(&mut self, port: PortIdx, pdu: &dataplane::wire::lacp::Lacpdu) {
+        use dataplane::buffer::PacketBuf;
+        use dataplane::wire::{ethernet, lacp as wl};
+        let Some(mut m) = Mbuf::alloc(&self.pool) else {
+            self.stats.mbuf_alloc_failed += 1;
+            return;
+        };
+        if !m.append(ethernet::ETH_HDR + wl::LEN) {
             return;
         }
+        let src = self.ports[usize::from(port)].mac;
+        let d = m.data_mut();
+        ethernet::emit(d, wl::DST, src, None, ethernet::ethertype::SLOW);
+        pdu.emit(&mut d[ethernet::ETH_HDR..]);
+        let snap = self.publisher.current();
+        self.inject(&snap, port, m);
+    }
+
+    /// Mirrors each bundle's distributing members into the published links and the
+    /// collecting gate of its ports.
+    fn lacp_sync(&mut self) {
+        for b in &self.bundles {
+            let dist = b.lacp.distributing();
+            let link = &mut self.links[usize::from(b.link)];
+            if link.members != dist {
+                tracing::info!(bundle = %b.name, members = ?dist, "distributing members changed");
+                link.members = dist.clone();
+                for m in &b.lacp.members {
+                    self.ports[usize::from(m.port)].collecting = dist.contains(&m.port);
+                }
+                self.links_dirty = true;
+            }
+        }
+        self.publish_dirty();
+    }
+
+    fn publish_dirty(&mut self) {
+        let dirty = self.neigh.take_dirty();
+        if dirty.is_empty() && !self.links_dirty {
+            return;
+        }
+        self.links_dirty = false;
         for v in dirty {
             let old = &self.vrfs[usize::from(v)];
             self.vrfs[usize::from(v)] = Arc::new(VrfTables {
@@ -372,7 +525,7 @@ impl Instance {
         let snap = Snapshot {
             version: 0,
             ports: self.ports.clone(),
-            links: self.topo.links.clone(),
+            links: self.links.clone(),
             ifaces: self.topo.ifaces.clone(),
             vrfs: self.vrfs.clone(),
         };
@@ -477,11 +630,82 @@ impl Instance {
                 .vrf_filter(&vrf)
                 .map(|f| serde_json::to_value(self.neighbor_views(f)).unwrap_or_default()),
             Request::Counters => Ok(self.counters()),
+            Request::Bundles => Ok(self.bundle_views()),
+            Request::SetBundle { name, role } => self.set_bundle(&name, role.as_deref()),
         };
         match v {
             Ok(v) => Reply::Ok(v),
             Err(e) => Reply::Error(e),
         }
+    }
+
+    fn set_bundle(&mut self, name: &str, role: Option<&str>) -> Result<serde_json::Value, String> {
+        let b = self
+            .bundles
+            .iter_mut()
+            .find(|b| b.name == name)
+            .ok_or_else(|| format!("no LACP bundle named `{name}`"))?;
+        let r = match role {
+            Some("active") => Role::Active,
+            Some("standby") => Role::Standby,
+            Some("auto") | None => b.forced.unwrap_or(Role::Active),
+            Some(x) => return Err(format!("role `{x}`: use active, standby or auto")),
+        };
+        tracing::info!(bundle = %name, role = ?r, "bundle role set");
+        b.lacp.set_role(Instant::now(), r);
+        self.lacp_tick(Instant::now());
+        Ok(serde_json::json!({ "bundle": name, "role": r }))
+    }
+
+    fn bundle_views(&self) -> serde_json::Value {
+        let v: Vec<serde_json::Value> = self
+            .bundles
+            .iter()
+            .map(|b| {
+                let members: Vec<serde_json::Value> = b
+                    .lacp
+                    .members
+                    .iter()
+                    .map(|m| {
+                        let a = b.lacp.actor(m);
+                        serde_json::json!({
+                            "port": self.ports[usize::from(m.port)].name,
+                            "port_number": m.port_number,
+                            "link_up": m.link_up,
+                            "rx_state": m.rx,
+                            "mux_state": m.mux,
+                            "selected": m.selected,
+                            "distributing": self.links[usize::from(b.link)].members.contains(&m.port),
+                            "actor_state": a.state,
+                            "actor_state_bits": state_bits(a.state),
+                            "partner": {
+                                "system_priority": m.partner.system_priority,
+                                "system": m.partner.system.to_string(),
+                                "key": m.partner.key,
+                                "port_priority": m.partner.port_priority,
+                                "port": m.partner.port,
+                                "state": m.partner.state,
+                                "state_bits": state_bits(m.partner.state),
+                            },
+                            "lacpdus_rx": m.pdus_rx,
+                            "lacpdus_tx": m.pdus_tx,
+                            "state_changes": m.state_changes,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "name": b.name,
+                    "role": b.lacp.role,
+                    "system": b.lacp.conf.system.to_string(),
+                    "system_priority": b.lacp.conf.system_priority,
+                    "key": b.lacp.conf.key,
+                    "aggregator_partner": b.lacp.aggregator.map(|(p, s, k)| serde_json::json!({"system_priority": p, "system": s.to_string(), "key": k})),
+                    "lacpdus_malformed": b.lacp_bad,
+                    "members": members,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(v)
     }
 
     fn worker_sum(&self, f: impl Fn(&Counters) -> u64) -> u64 {

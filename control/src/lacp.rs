@@ -63,8 +63,10 @@ pub struct Member {
     pub partner: LacpInfo,
     #[serde(skip)]
     current_while: Option<Instant>,
+    /// When this member became selected: the aggregate wait runs from here, so a member
+    /// that was selected but held in standby attaches at once when it becomes active.
     #[serde(skip)]
-    wait_while: Option<Instant>,
+    selected_since: Option<Instant>,
     #[serde(skip)]
     last_tx: Option<Instant>,
     #[serde(skip)]
@@ -106,7 +108,7 @@ impl Bundle {
                     selected: false,
                     partner: LacpInfo::default(),
                     current_while: None,
-                    wait_while: None,
+                    selected_since: None,
                     last_tx: None,
                     ntt: true,
                     pdus_rx: 0,
@@ -154,7 +156,11 @@ impl Bundle {
 
     /// A received LACPDU on member `i`.
     pub fn rx(&mut self, now: Instant, i: usize, pdu: &Lacpdu) {
-        let timeout = if self.conf.fast { SHORT_TIMEOUT } else { LONG_TIMEOUT };
+        let timeout = if self.conf.fast {
+            SHORT_TIMEOUT
+        } else {
+            LONG_TIMEOUT
+        };
         let actor = self.actor(&self.members[i]);
         let m = &mut self.members[i];
         m.pdus_rx += 1;
@@ -243,11 +249,21 @@ impl Bundle {
             if !self.conf.active && !partner_active {
                 continue;
             }
-            let period = if m.rx != RxState::Current || m.partner.state & state::TIMEOUT != 0 { FAST_PERIODIC } else { SLOW_PERIODIC };
+            let period = if m.rx != RxState::Current || m.partner.state & state::TIMEOUT != 0 {
+                FAST_PERIODIC
+            } else {
+                SLOW_PERIODIC
+            };
             let due = m.last_tx.is_none_or(|t| now.duration_since(t) >= period);
-            let may = m.last_tx.is_none_or(|t| now.duration_since(t) >= TX_MIN_GAP);
+            let may = m
+                .last_tx
+                .is_none_or(|t| now.duration_since(t) >= TX_MIN_GAP);
             if (m.ntt || due) && may {
-                let pdu = Lacpdu { actor: self.actor(m), partner: m.partner, collector_max_delay: 0 };
+                let pdu = Lacpdu {
+                    actor: self.actor(m),
+                    partner: m.partner,
+                    collector_max_delay: 0,
+                };
                 let m = &mut self.members[i];
                 m.ntt = false;
                 m.last_tx = Some(now);
@@ -260,30 +276,52 @@ impl Bundle {
 
     /// Selection and mux for every member.
     fn run(&mut self, now: Instant) {
-        let heard = |m: &Member| m.link_up && m.rx != RxState::Defaulted && m.rx != RxState::PortDisabled && m.partner.state & state::AGGREGATION != 0;
+        let heard = |m: &Member| {
+            m.link_up
+                && m.rx != RxState::Defaulted
+                && m.rx != RxState::PortDisabled
+                && m.partner.state & state::AGGREGATION != 0
+        };
         let key = |m: &Member| (m.partner.system_priority, m.partner.system, m.partner.key);
         // Keep the aggregator's partner while any member still hears it, else adopt the partner
         // of the lowest-numbered member that hears one.
-        if !self.aggregator.is_some_and(|a| self.members.iter().any(|m| heard(m) && key(m) == a)) {
-            self.aggregator = self.members.iter().filter(|m| heard(m)).min_by_key(|m| m.port_number).map(key);
+        if !self
+            .aggregator
+            .is_some_and(|a| self.members.iter().any(|m| heard(m) && key(m) == a))
+        {
+            self.aggregator = self
+                .members
+                .iter()
+                .filter(|m| heard(m))
+                .min_by_key(|m| m.port_number)
+                .map(key);
         }
         let agg = self.aggregator;
         let standby = self.role == Role::Standby;
         for m in &mut self.members {
             m.selected = heard(m) && Some(key(m)) == agg;
+            if !m.selected {
+                m.selected_since = None;
+            } else if m.selected_since.is_none() {
+                m.selected_since = Some(now);
+            }
+            let waited = m.selected_since.is_some_and(|t| now >= t + AGGREGATE_WAIT);
             let go = m.selected && !standby;
             let before = m.mux;
             loop {
                 let next = match m.mux {
-                    MuxState::Detached if go => {
-                        m.wait_while = Some(now + AGGREGATE_WAIT);
-                        MuxState::Waiting
-                    }
+                    MuxState::Detached if go => MuxState::Waiting,
                     MuxState::Waiting if !go => MuxState::Detached,
-                    MuxState::Waiting if m.wait_while.is_some_and(|t| now >= t) => MuxState::Attached,
-                    MuxState::Attached | MuxState::CollectingDistributing if !go => MuxState::Detached,
-                    MuxState::Attached if m.partner.state & state::SYNC != 0 => MuxState::CollectingDistributing,
-                    MuxState::CollectingDistributing if m.partner.state & state::SYNC == 0 => MuxState::Attached,
+                    MuxState::Waiting if waited => MuxState::Attached,
+                    MuxState::Attached | MuxState::CollectingDistributing if !go => {
+                        MuxState::Detached
+                    }
+                    MuxState::Attached if m.partner.state & state::SYNC != 0 => {
+                        MuxState::CollectingDistributing
+                    }
+                    MuxState::CollectingDistributing if m.partner.state & state::SYNC == 0 => {
+                        MuxState::Attached
+                    }
                     s => s,
                 };
                 if next == m.mux {
@@ -301,7 +339,11 @@ impl Bundle {
 
     /// Members that may carry traffic (collecting and distributing).
     pub fn distributing(&self) -> Vec<PortIdx> {
-        self.members.iter().filter(|m| m.mux == MuxState::CollectingDistributing).map(|m| m.port).collect()
+        self.members
+            .iter()
+            .filter(|m| m.mux == MuxState::CollectingDistributing)
+            .map(|m| m.port)
+            .collect()
     }
 }
 
@@ -313,7 +355,14 @@ mod tests {
     const US: MacAddr = MacAddr([2, 0, 0, 0, 0xaa, 1]);
 
     fn conf() -> LacpConf {
-        LacpConf { active: true, fast: true, system: US, system_priority: 100, key: 7, port_priority: 255 }
+        LacpConf {
+            active: true,
+            fast: true,
+            system: US,
+            system_priority: 100,
+            key: 7,
+            port_priority: 255,
+        }
     }
 
     fn ce_pdu(port: u16, sync: bool, us: LacpInfo) -> Lacpdu {
@@ -322,7 +371,14 @@ mod tests {
             s |= state::SYNC | state::COLLECTING | state::DISTRIBUTING;
         }
         Lacpdu {
-            actor: LacpInfo { system_priority: 100, system: CE, key: 1, port_priority: 65535, port, state: s },
+            actor: LacpInfo {
+                system_priority: 100,
+                system: CE,
+                key: 1,
+                port_priority: 65535,
+                port,
+                state: s,
+            },
             partner: us,
             collector_max_delay: 0,
         }
@@ -363,9 +419,15 @@ mod tests {
         assert_eq!(b.members[0].rx, RxState::Current);
         b.tick(ms(t0, 5000));
         assert_eq!(b.members[0].rx, RxState::Expired);
-        assert!(b.distributing().is_empty(), "expired partner is out of sync: stop distributing");
+        assert!(
+            b.distributing().is_empty(),
+            "expired partner is out of sync: stop distributing"
+        );
         b.tick(ms(t0, 8000));
-        assert_eq!((b.members[0].rx, b.members[0].mux), (RxState::Defaulted, MuxState::Detached));
+        assert_eq!(
+            (b.members[0].rx, b.members[0].mux),
+            (RxState::Defaulted, MuxState::Detached)
+        );
     }
 
     #[test]
@@ -377,7 +439,10 @@ mod tests {
         other.actor.system = MacAddr([2, 0, 0, 0, 0xce, 2]);
         b.rx(t0, 1, &other);
         assert!(b.members[0].selected);
-        assert!(!b.members[1].selected, "different system id: another aggregator");
+        assert!(
+            !b.members[1].selected,
+            "different system id: another aggregator"
+        );
     }
 
     #[test]
@@ -390,8 +455,8 @@ mod tests {
         assert_eq!(b.members[0].mux, MuxState::Detached);
         assert_eq!(tx.len(), 1);
         assert_eq!(tx[0].1.actor.state & state::SYNC, 0);
+        // Selected for 3 s already: the aggregate wait has run, it attaches at once.
         b.set_role(ms(t0, 3000), Role::Active);
-        b.tick(ms(t0, 5000));
         assert_eq!(b.members[0].mux, MuxState::Attached);
     }
 
@@ -405,6 +470,10 @@ mod tests {
         assert!(b.tick(ms(t0, 300)).is_empty(), "at most 3 per second");
         assert_eq!(b.tick(ms(t0, 400)).len(), 1);
         assert!(b.tick(ms(t0, 1300)).is_empty());
-        assert_eq!(b.tick(ms(t0, 1400)).len(), 1, "1 s periodic for a short-timeout partner");
+        assert_eq!(
+            b.tick(ms(t0, 1400)).len(),
+            1,
+            "1 s periodic for a short-timeout partner"
+        );
     }
 }

@@ -25,6 +25,7 @@ drop_reasons! {
     Runt => "runt",
     MultiSegment => "multi-segment",
     NotForUs => "dst-mac-not-ours",
+    NotCollecting => "lacp-not-collecting",
     UnknownVlan => "unknown-vlan",
     NoInterface => "untagged-no-interface",
     UnsupportedEthertype => "unsupported-ethertype",

@@ -33,10 +33,10 @@ fn snapshot() -> &'static Snapshot {
         let mut ports: Vec<PortInfo> = macs
             .iter()
             .enumerate()
-            .map(|(i, m)| PortInfo { dpdk_port: i as u16, name: format!("p{i}"), mac: *m, role: PortRole::Wire { link: topo.port_link[i] } })
+            .map(|(i, m)| PortInfo { dpdk_port: i as u16, name: format!("p{i}"), mac: *m, role: PortRole::Wire { link: topo.port_link[i] }, collecting: true })
             .collect();
         for v in 0..2u16 {
-            ports.push(PortInfo { dpdk_port: 3 + v, name: format!("h{v}"), mac: config::MacAddr([2, 0, 0, 0, 8, v as u8]), role: PortRole::Host { vrf: v } });
+            ports.push(PortInfo { dpdk_port: 3 + v, name: format!("h{v}"), mac: config::MacAddr([2, 0, 0, 0, 8, v as u8]), role: PortRole::Host { vrf: v }, collecting: true });
         }
         Snapshot { version: 1, ports, links: topo.links, ifaces: topo.ifaces, vrfs }
     })

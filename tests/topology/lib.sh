@@ -158,3 +158,20 @@ lab_summary() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+
+# ovs_member NS BOND MEMBER: prints "enabled" or "disabled" from bond/show.
+ovs_member() { appctl "$1" bond/show "$2" 2>/dev/null | sed -n "s/^member $3: \(enabled\|disabled\).*/\1/p"; }
+# ovs_members_are NS BOND STATE1 STATE2: the two members l1a and l2a are in these states.
+ovs_members_are() { [ "$(ovs_member "$1" "$2" l1a)" = "$3" ] && [ "$(ovs_member "$1" "$2" l2a)" = "$4" ]; }
+# time_until SECONDS CMD...: prints the milliseconds until CMD first succeeds (polled every
+# 50 ms), or fails after SECONDS.
+time_until() {
+  local t=$1; shift
+  local t0; t0=$(date +%s%N)
+  local end=$((SECONDS + t))
+  while [ "$SECONDS" -lt "$end" ]; do
+    if "$@" >/dev/null 2>&1; then echo $(( ($(date +%s%N) - t0) / 1000000 )); return 0; fi
+    sleep 0.05
+  done
+  return 1
+}

@@ -30,6 +30,21 @@ enum Cmd {
         #[command(subcommand)]
         what: Show,
     },
+    /// Change state.
+    Set {
+        #[command(subcommand)]
+        what: Set,
+    },
+}
+
+#[derive(Subcommand)]
+enum Set {
+    /// Force a LACP bundle active or standby, or give it back to config/DF election (auto).
+    Bundle {
+        name: String,
+        #[arg(value_parser = ["active", "standby", "auto"])]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -44,6 +59,10 @@ enum Show {
     Counters,
     /// Daemon name, version and uptime.
     Version,
+    /// LACP bundles: role, aggregator partner, members selected and distributing.
+    Bundles,
+    /// LACP per member: actor and partner information and state bits, PDU counters.
+    Lacp,
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,25 +80,39 @@ fn run(cli: Cli) -> Result<()> {
         .socket
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("/run/tandem/{}.sock", cli.name)));
-    let Cmd::Show { what } = &cli.cmd;
+    let what = match &cli.cmd {
+        Cmd::Show { what } => what,
+        Cmd::Set {
+            what: Set::Bundle { name, role },
+        } => {
+            let v = call(
+                &sock,
+                &Request::SetBundle {
+                    name: name.clone(),
+                    role: Some(role.clone()),
+                },
+            )?;
+            println!(
+                "{}",
+                if cli.json {
+                    serde_json::to_string_pretty(&v)?
+                } else {
+                    format!("bundle {name}: {}", v["role"])
+                }
+            );
+            return Ok(());
+        }
+    };
     let req = match what {
         Show::Interfaces => Request::Interfaces,
         Show::Routes { vrf } => Request::Routes { vrf: vrf.clone() },
         Show::Neighbors { vrf } => Request::Neighbors { vrf: vrf.clone() },
         Show::Counters => Request::Counters,
         Show::Version => Request::Version,
+        Show::Bundles | Show::Lacp => Request::Bundles,
     };
-    let mut s =
-        UnixStream::connect(&sock).with_context(|| format!("connect {}", sock.display()))?;
-    let mut line = serde_json::to_vec(&req)?;
-    line.push(b'\n');
-    s.write_all(&line)?;
-    let mut reply = String::new();
-    BufReader::new(s).read_line(&mut reply)?;
-    let v = match serde_json::from_str::<Reply>(&reply).context("reply")? {
-        Reply::Ok(v) => v,
-        Reply::Error(e) => bail!("{e}"),
-    };
+    let v = call(&sock, &req)?;
+
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -167,6 +200,103 @@ fn run(cli: Cli) -> Result<()> {
             println!("  {:<28} {}", "mbufs_available", v["mbufs_available"]);
         }
         Show::Version => println!("{}", serde_json::to_string_pretty(&v)?),
+        Show::Bundles => {
+            for b in v.as_array().into_iter().flatten() {
+                let p = &b["aggregator_partner"];
+                println!(
+                    "bundle {}  role {}  actor {},{},{}  partner {}",
+                    b["name"].as_str().unwrap_or("?"),
+                    b["role"].as_str().unwrap_or("?"),
+                    b["system_priority"],
+                    b["system"].as_str().unwrap_or("?"),
+                    b["key"],
+                    if p.is_null() {
+                        "-".to_string()
+                    } else {
+                        format!(
+                            "{},{},{}",
+                            p["system_priority"],
+                            p["system"].as_str().unwrap_or("?"),
+                            p["key"]
+                        )
+                    }
+                );
+                println!(
+                    "  {:<10} {:>6} {:<5} {:<10} {:<26} {:<9} distributing",
+                    "member", "port#", "link", "rx", "mux", "selected"
+                );
+                for m in b["members"].as_array().into_iter().flatten() {
+                    println!(
+                        "  {:<10} {:>#6x} {:<5} {:<10} {:<26} {:<9} {}",
+                        m["port"].as_str().unwrap_or("?"),
+                        m["port_number"].as_u64().unwrap_or(0),
+                        if m["link_up"].as_bool().unwrap_or(false) {
+                            "up"
+                        } else {
+                            "down"
+                        },
+                        m["rx_state"].as_str().unwrap_or("?"),
+                        m["mux_state"].as_str().unwrap_or("?"),
+                        m["selected"],
+                        m["distributing"]
+                    );
+                }
+            }
+        }
+        Show::Lacp => {
+            for b in v.as_array().into_iter().flatten() {
+                for m in b["members"].as_array().into_iter().flatten() {
+                    let bits = |x: &serde_json::Value| {
+                        x.as_array()
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|s| s.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            })
+                            .unwrap_or_default()
+                    };
+                    println!(
+                        "{} member {} (port {:#06x})",
+                        b["name"].as_str().unwrap_or("?"),
+                        m["port"].as_str().unwrap_or("?"),
+                        m["port_number"].as_u64().unwrap_or(0)
+                    );
+                    println!(
+                        "  actor   state {:#04x}: {}",
+                        m["actor_state"].as_u64().unwrap_or(0),
+                        bits(&m["actor_state_bits"])
+                    );
+                    let p = &m["partner"];
+                    println!(
+                        "  partner {},{},{} port {:#06x} state {:#04x}: {}",
+                        p["system_priority"],
+                        p["system"].as_str().unwrap_or("?"),
+                        p["key"],
+                        p["port"].as_u64().unwrap_or(0),
+                        p["state"].as_u64().unwrap_or(0),
+                        bits(&p["state_bits"])
+                    );
+                    println!(
+                        "  lacpdus rx {} tx {}, mux changes {}",
+                        m["lacpdus_rx"], m["lacpdus_tx"], m["state_changes"]
+                    );
+                }
+            }
+        }
     }
     Ok(())
+}
+
+fn call(sock: &std::path::Path, req: &Request) -> Result<serde_json::Value> {
+    let mut s = UnixStream::connect(sock).with_context(|| format!("connect {}", sock.display()))?;
+    let mut line = serde_json::to_vec(req)?;
+    line.push(b'\n');
+    s.write_all(&line)?;
+    let mut reply = String::new();
+    BufReader::new(s).read_line(&mut reply)?;
+    match serde_json::from_str::<Reply>(&reply).context("reply")? {
+        Reply::Ok(v) => Ok(v),
+        Reply::Error(e) => bail!("{e}"),
+    }
 }

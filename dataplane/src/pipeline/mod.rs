@@ -66,18 +66,26 @@ pub fn process<B: PacketBuf, S: Sink>(cx: &mut Ctx<'_, S>, port: PortIdx, pkt: &
         return Verdict::Drop(DropReason::NoInterface);
     };
     match p.role {
-        PortRole::Wire { link } => wire_input(cx, link, pkt),
+        PortRole::Wire { link } => wire_input(cx, link, p.collecting, pkt),
         PortRole::Host { vrf } => host_input(cx, vrf, pkt),
     }
 }
 
-fn wire_input<B: PacketBuf, S: Sink>(cx: &mut Ctx<'_, S>, link: u16, pkt: &mut B) -> Verdict {
+fn wire_input<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    link: u16,
+    collecting: bool,
+    pkt: &mut B,
+) -> Verdict {
     let eth = match ethernet::parse(pkt.data()) {
         Ok(e) => e,
         Err(_) => return Verdict::Drop(DropReason::Runt),
     };
     if eth.ethertype == ethertype::SLOW && eth.vlan.is_none() {
         return Verdict::Punt;
+    }
+    if !collecting {
+        return Verdict::Drop(DropReason::NotCollecting);
     }
     let Some(l) = cx.snap.links.get(usize::from(link)) else {
         return Verdict::Drop(DropReason::NoInterface);

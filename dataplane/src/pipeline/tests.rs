@@ -60,6 +60,7 @@ fn snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)]) -> Snapshot {
             role: PortRole::Wire {
                 link: topo.port_link[i],
             },
+            collecting: true,
         })
         .collect();
     for v in 0..2u16 {
@@ -68,6 +69,7 @@ fn snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)]) -> Snapshot {
             name: format!("host{v}"),
             mac: MacAddr([2, 0, 0, 0, 8, v as u8]),
             role: PortRole::Host { vrf: v },
+            collecting: true,
         });
     }
     Snapshot {

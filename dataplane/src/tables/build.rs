@@ -36,6 +36,7 @@ pub fn topology(cfg: &Config, port_macs: &[MacAddr]) -> Topology {
     let mut ifaces: Vec<Iface> = Vec::new();
     let mut port_link = vec![0; cfg.ports.len()];
     let mut by_name: HashMap<&str, LinkId> = HashMap::new();
+    let mut link_mac: Vec<MacAddr> = Vec::new();
     let port_idx = |n: &Name| cfg.ports.iter().position(|p| p.name == *n).unwrap_or(0);
 
     let add_iface = |ifaces: &mut Vec<Iface>,
@@ -100,16 +101,16 @@ pub fn topology(cfg: &Config, port_macs: &[MacAddr]) -> Topology {
             main,
             vlans: Box::new([NO_IFACE; 4096]),
         });
+        link_mac.push(mac);
         port_link[i] = id;
         by_name.insert(p.name.as_str(), id);
     }
     for b in &cfg.bundles {
         let id = links.len() as LinkId;
         let idx: Vec<usize> = b.members.iter().map(port_idx).collect();
-        let mac = idx
-            .first()
-            .and_then(|i| port_macs.get(*i))
-            .copied()
+        let mac = b
+            .mac
+            .or_else(|| idx.first().and_then(|i| port_macs.get(*i)).copied())
             .unwrap_or_default();
         let mtu = idx.iter().map(|i| cfg.ports[*i].mtu).min().unwrap_or(1500);
         let main = b.vrf.as_ref().map(|v| {
@@ -133,6 +134,7 @@ pub fn topology(cfg: &Config, port_macs: &[MacAddr]) -> Topology {
             main,
             vlans: Box::new([NO_IFACE; 4096]),
         });
+        link_mac.push(mac);
         by_name.insert(b.name.as_str(), id);
     }
     for s in &cfg.interfaces {
@@ -141,7 +143,7 @@ pub fn topology(cfg: &Config, port_macs: &[MacAddr]) -> Topology {
         };
         let l = &links[usize::from(link)];
         let first = l.members.first().map(|p| usize::from(*p)).unwrap_or(0);
-        let mac = port_macs.get(first).copied().unwrap_or_default();
+        let mac = link_mac[usize::from(link)];
         let mtu = cfg.ports.get(first).map(|p| p.mtu).unwrap_or(1500);
         let id = add_iface(
             &mut ifaces,

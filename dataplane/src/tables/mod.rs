@@ -23,6 +23,9 @@ pub struct PortInfo {
     pub name: String,
     pub mac: MacAddr,
     pub role: PortRole,
+    /// Frames received here are processed (LACP's collecting gate; always true outside a
+    /// LACP bundle). Slow-protocol frames are punted regardless.
+    pub collecting: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

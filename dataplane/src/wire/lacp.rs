@@ -122,9 +122,13 @@ mod tests {
     fn ovs_like() -> Vec<u8> {
         let mut b = vec![0u8; LEN];
         b[0..4].copy_from_slice(&[1, 1, 1, 20]);
-        b[4..22].copy_from_slice(&[0, 100, 2, 0, 0, 0, 0xce, 1, 0, 1, 0xff, 0xff, 0, 2, 0x3f, 0, 0, 0]);
+        b[4..22].copy_from_slice(&[
+            0, 100, 2, 0, 0, 0, 0xce, 1, 0, 1, 0xff, 0xff, 0, 2, 0x3f, 0, 0, 0,
+        ]);
         b[22..24].copy_from_slice(&[2, 20]);
-        b[24..42].copy_from_slice(&[0x80, 0, 2, 0, 0, 0, 0xaa, 1, 0, 7, 0, 0xff, 1, 1, 0x3d, 0, 0, 0]);
+        b[24..42].copy_from_slice(&[
+            0x80, 0, 2, 0, 0, 0, 0xaa, 1, 0, 7, 0, 0xff, 1, 1, 0x3d, 0, 0, 0,
+        ]);
         b[42..46].copy_from_slice(&[3, 16, 0, 0]);
         b
     }
@@ -134,8 +138,24 @@ mod tests {
         let p = Lacpdu::parse(&ovs_like()).expect("valid");
         assert_eq!(p.actor.system_priority, 100);
         assert_eq!(p.actor.system, MacAddr([2, 0, 0, 0, 0xce, 1]));
-        assert_eq!((p.actor.key, p.actor.port_priority, p.actor.port, p.actor.state), (1, 0xffff, 2, 0x3f));
-        assert_eq!((p.partner.system_priority, p.partner.key, p.partner.port, p.partner.state), (0x8000, 7, 0x0101, 0x3d));
+        assert_eq!(
+            (
+                p.actor.key,
+                p.actor.port_priority,
+                p.actor.port,
+                p.actor.state
+            ),
+            (1, 0xffff, 2, 0x3f)
+        );
+        assert_eq!(
+            (
+                p.partner.system_priority,
+                p.partner.key,
+                p.partner.port,
+                p.partner.state
+            ),
+            (0x8000, 7, 0x0101, 0x3d)
+        );
     }
 
     #[test]

@@ -1,0 +1,60 @@
+# A multi-homed CE: Open vSwitch (userspace) bond lag0 = l1a + l2a with LACP active/fast, one
+# member to PE1 and one to PE2; four hosts in VLAN 10 behind it. Both PEs present one LACP
+# partner (same system id, priority and key; port numbers 0x0101 and 0x0201) and the same
+# anycast gateway 192.0.2.1 / 02:00:00:00:aa:aa on sub-interface ce1.10.
+#
+#   h1..h4 ── [CE: OVS br0, lag0] ══ l1a ── l1b [PE1]
+#                                 ══ l2a ── l2b [PE2]
+lacp_up() {
+  for ns in ce pe1 pe2 h1 h2 h3 h4; do netns_add $ns; done
+  veth ce l1a pe1 l1b
+  veth ce l2a pe2 l2b
+  for i in 1 2 3 4; do
+    veth ce sw-h$i h$i eth0
+    host_addr h$i 192.0.2.1$i/24 192.0.2.1
+  done
+  ovs_start ce
+  vsctl ce add-br br0 -- set bridge br0 datapath_type=netdev
+  vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode=balance-tcp vlan_mode=trunk trunks=10 \
+      other_config:lacp-time=fast other_config:lacp-system-id=02:00:00:00:ce:01 other_config:lacp-system-priority=100 \
+      other_config:bond-rebalance-interval=1000
+  for i in 1 2 3 4; do vsctl ce add-port br0 sw-h$i tag=10; done
+  lacp_pe pe1 l1b 0x0101 02:00:00:00:aa:01
+  lacp_pe pe2 l2b 0x0201 02:00:00:00:aa:01
+}
+
+# lacp_pe NAME IFACE PORT_BASE SYSTEM_ID [EXTRA-BUNDLE-YAML]: write the config and start tandemd.
+lacp_pe() {
+  local name=$1 ifc=$2 base=$3 sys=$4 extra=${5:-}
+  cat >"$LAB/$name.yaml" <<YAML
+name: ${P}${name}
+eal: { lcores: "0", hugepages: auto, memory-mb: 256 }
+ports:
+  - { name: m0, devargs: "net_af_packet0,iface=$ifc" }
+bundles:
+  - name: ce1
+    members: [m0]
+    mac: "02:00:00:00:aa:aa"
+    lacp: { mode: active, rate: fast, system-id: "$sys", system-priority: 100, key: 7, port-number-base: $base }
+    $extra
+interfaces:
+  - { name: ce1.10, parent: ce1, vlan: 10, vrf: A, addresses: [192.0.2.1/24] }
+vrfs: [{ name: A }]
+api: { socket: $LAB/$name.sock }
+YAML
+  tandemd_start "$name" "$name" "$LAB/$name.yaml"
+}
+
+# udp_flows NS SECONDS: 40 UDP flows (distinct source ports) toward the gateway, 10 rounds a
+# second, so that OVS's bond rebalancing (every second here) spreads them over the members.
+udp_flows() {
+  nsx "$1" python3 -c '
+import socket, sys, time
+socks = []
+for p in range(40000, 40040):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    for s in socks: s.sendto(b"x" * 100, ("192.0.2.1", 9))
+    time.sleep(0.1)' "$2"
+}
