@@ -58,3 +58,30 @@ while time.time() < end:
     for s in socks: s.sendto(b"x" * 100, ("192.0.2.1", 9))
     time.sleep(0.1)' "$2"
 }
+
+# seq_rx NAME PORT OUT: a UDP receiver in PE NAME's VRF-A host namespace (the exception path)
+# writing every received sequence number to OUT. Prints its PID.
+seq_rx() {
+  ip netns exec "${P}$1-A" timeout 60 python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("192.0.2.1", int(sys.argv[1])))
+s.settimeout(3)
+with open(sys.argv[2], "w") as f:
+    while True:
+        try: d, _ = s.recvfrom(64)
+        except socket.timeout: break
+        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$2" "$3" >/dev/null 2>"$3.err" &
+  echo $!
+}
+# seq_tx NS RATE SECONDS PORT: a constant-rate UDP stream of sequence numbers to 192.0.2.1.
+seq_tx() {
+  nsx "$1" python3 -c '
+import socket, struct, sys, time
+rate, secs, port = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 41000))
+t0 = time.perf_counter(); n = int(rate * secs)
+for i in range(n):
+    while time.perf_counter() < t0 + i / rate: pass
+    s.sendto(struct.pack("!I", i) + b"x" * 60, ("192.0.2.1", port))
+print(n)' "$2" "$3" "$4"
+}

@@ -51,11 +51,24 @@ ms=$(time_until 15 ovs_members_are ce lag0 enabled disabled) || ms=timeout
 note "CE stopped using l2a ${ms} ms after PE2 went standby"
 check "only PE1's link is in the CE's LAG" ovs_members_are ce lag0 enabled disabled
 check "PE2 still exchanges LACPDUs with sync off" ctl_jq pe2 '.[0].members[0].lacpdus_rx > 0 and (.[0].members[0].actor_state_bits | index("synchronization") | not)' bundles
-log "port-active: flip (PE1 standby, PE2 active)"
-ctl pe1 set bundle ce1 standby
+log "port-active: flip (PE2 active, then PE1 standby) under a 1000 pps sequenced UDP stream"
+r1=$(seq_rx pe1 7000 "$LAB/seq.pe1"); r2=$(seq_rx pe2 7000 "$LAB/seq.pe2")
+sleep 0.5
+seq_tx h1 1000 4 7000 >"$LAB/seq.sent" &
+tx=$!
+sleep 1.5
 ctl pe2 set bundle ce1 active
+ctl pe1 set bundle ce1 standby
 ms=$(time_until 15 ovs_members_are ce lag0 disabled enabled) || ms=timeout
+wait "$tx"; wait "$r1" "$r2" 2>/dev/null
+sent=$(cat "$LAB/seq.sent")
+got=$(sort -un "$LAB/seq.pe1" "$LAB/seq.pe2" | wc -l)
+n1=$(wc -l <"$LAB/seq.pe1"); n2=$(wc -l <"$LAB/seq.pe2")
+lost=$((sent - got))
 note "the CE moved to l2a ${ms} ms after the flip"
+note "stream: sent $sent, received $got (PE1 $n1 before, PE2 $n2 after): $lost lost = ${lost} ms of outage at 1000 pps"
+check "the stream crossed both PEs (PE1 before, PE2 after the flip)" test "$n1" -gt 100 -a "$n2" -gt 100
+check "switch-over lost less than 1 s of traffic" test "$lost" -lt 1000
 check "only PE2's link is in the CE's LAG" ovs_members_are ce lag0 disabled enabled
 for i in 1 2; do check "h$i reaches the gateway through PE2" ping_ok h$i 192.0.2.1 3; done
 ctl pe1 set bundle ce1 auto
