@@ -26,6 +26,8 @@ fn main() {
     println!("cargo:rustc-link-lib=dylib=rte_net_ring");
     // rte_vdev_init: probing vdevs at runtime (ports and host TAPs).
     println!("cargo:rustc-link-lib=dylib=rte_bus_vdev");
+    // rte_eth_bond_*: the DPDK bonding driver as an independent LACP partner in tests.
+    println!("cargo:rustc-link-lib=dylib=rte_net_bond");
 
     let mut cc = cc::Build::new();
     cc.file("shim.c").include(".").opt_level(3).warnings(false);
@@ -45,6 +47,7 @@ fn main() {
         .opaque_type("rte_arp_ipv4")
         .opaque_type("rte_arp_hdr")
         .opaque_type("rte_l2tpv2_combined_msg_hdr")
+        .opaque_type("port_params") // packed, holds the aligned rte_ether_addr (E0588)
         .derive_default(true)
         .derive_debug(false)
         .prepend_enum_name(false)

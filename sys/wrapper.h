@@ -11,4 +11,6 @@
 #include <rte_bus_vdev.h>
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
+#include <rte_eth_bond.h>
+#include <rte_eth_bond_8023ad.h>
 #include "shim.h"

@@ -76,6 +76,22 @@ ctl pe2 set bundle ce1 auto
 time_until 30 ovs_members_are ce lag0 enabled enabled >/dev/null
 check "auto: both active again" ovs_members_are ce lag0 enabled enabled
 
+log "malformed LACPDUs are counted and ignored"
+nsx ce python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(("l1a", 0))
+hdr = bytes.fromhex("0180c2000002" "020000000bad" "8809")
+for body in [b"\x01\x01\x01\x13" + b"\x00" * 106,       # actor TLV length 19
+             b"\x01\x01" + b"\x00" * 20,                 # truncated
+             b"\x01\x01\x01\x14" + b"\x00" * 18 + b"\x07\x14" + b"\x00" * 88]:  # partner TLV type 7
+    for _ in range(3):
+        s.send(hdr + body)
+PY
+sleep 0.5
+check "PE1 counted 9 malformed LACPDUs" ctl_jq pe1 '.[0].lacpdus_malformed == 9' bundles
+check "PE1's member still distributing" ctl_jq pe1 '.[0].members[0].distributing' bundles
+check "the CE still has both members" ovs_members_are ce lag0 enabled enabled
+
 log "negative: PE2 with another system id splits the LAG"
 kill "$PID_pe2"; wait "$PID_pe2" 2>/dev/null
 lacp_pe pe2 l2b 0x0201 02:00:00:00:aa:02
