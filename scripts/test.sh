@@ -44,9 +44,7 @@ stage "fuzzing (bounded)" env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fu
 stage "topology tests" topology
 
 echo
-if [ ${#failed[@]} -eq 0 ]; then
-  echo "all test tiers passed"
-else
-  echo "failed tiers: ${failed[*]}"
-  exit 1
-fi
+total=5
+[ ${#failed[@]} -eq 0 ] || echo "failed tiers: ${failed[*]}"
+echo "tiers: $((total - ${#failed[@]})) passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
