@@ -37,6 +37,7 @@ topology() {
   return $rc
 }
 
+stage "lint (clippy -D warnings, rustfmt)" bash -c 'cargo clippy --workspace --all-targets --locked -- -D warnings && cargo fmt --all -- --check'
 stage "unit, property and EAL tests" cargo test --workspace --locked
 stage "loom model check of the snapshot publisher" make --no-print-directory loom
 stage "config validation from the CLI" config_cli
@@ -44,7 +45,7 @@ stage "fuzzing (bounded)" env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fu
 stage "topology tests" topology
 
 echo
-total=5
+total=6
 [ ${#failed[@]} -eq 0 ] || echo "failed tiers: ${failed[*]}"
 echo "tiers: $((total - ${#failed[@]})) passed, ${#failed[@]} failed"
 [ ${#failed[@]} -eq 0 ]

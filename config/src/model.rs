@@ -300,18 +300,12 @@ impl Default for Logging {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Api {
     /// Unix socket of the management API. Default: `/run/tandem/<name>.sock`.
     #[serde(default)]
     pub socket: Option<PathBuf>,
-}
-
-impl Default for Api {
-    fn default() -> Self {
-        Api { socket: None }
-    }
 }
 
 impl Config {

@@ -158,6 +158,7 @@ impl Prefix {
     pub fn addr(&self) -> IpAddr {
         self.addr
     }
+    #[allow(clippy::len_without_is_empty)] // a prefix length, not a container
     pub fn len(&self) -> u8 {
         self.len
     }
@@ -471,7 +472,7 @@ mod tests {
     #[test]
     fn prefix_rejects_host_bits_and_long_lengths() {
         assert!("198.51.100.0/24".parse::<Prefix>().is_ok());
-        let e = "198.51.100.1/24".parse::<Prefix>().unwrap_err();
+        let e = "198.51.100.1/24".parse::<Prefix>().expect_err("host bits");
         assert_eq!(
             e.to_string(),
             "`198.51.100.1/24` has host bits set; did you mean 198.51.100.0/24?"

@@ -43,10 +43,10 @@ fn ring(name: &str) -> *mut sys::rte_ring {
     r
 }
 
-fn from_rings(name: &str, mut rx: *mut sys::rte_ring, mut tx: *mut sys::rte_ring) -> u16 {
+fn from_rings(name: &str, rx: *mut sys::rte_ring, tx: *mut sys::rte_ring) -> u16 {
     let n = CString::new(name).expect("name");
     // SAFETY: valid rings; the PMD keeps the pointers (the rings live for the process).
-    let id = unsafe { sys::rte_eth_from_rings(n.as_ptr(), &mut rx, 1, &mut tx, 1, 0) };
+    let id = unsafe { sys::rte_eth_from_rings(n.as_ptr(), &rx, 1, &tx, 1, 0) };
     assert!(id >= 0, "rte_eth_from_rings {name}");
     id as u16
 }

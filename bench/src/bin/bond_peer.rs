@@ -101,7 +101,7 @@ fn main() -> Result<()> {
         let n = unsafe { sys::shim_rte_eth_rx_burst(bond, 0, rx.as_mut_ptr(), 32) };
         if n > 0 {
             // SAFETY: n mbufs we own.
-            unsafe { sys::shim_rte_pktmbuf_free_bulk(rx.as_mut_ptr(), u32::from(n)) };
+            unsafe { sys::shim_rte_pktmbuf_free_bulk(rx.as_mut_ptr(), n.into()) };
         }
         // The driver sends queued LACPDUs from inside tx_burst: call it even with nothing to send.
         // SAFETY: zero packets.
@@ -125,7 +125,7 @@ fn main() -> Result<()> {
                     let (prio, system, key, port) = params(&i.partner);
                     serde_json::json!({
                         "slave": name_of(s),
-                        "selected": i.selected as u32,
+                        "selected": i.selected,
                         "actor_state": i.actor_state,
                         "partner_state": i.partner_state,
                         "partner_system": system,

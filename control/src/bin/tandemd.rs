@@ -17,7 +17,7 @@ struct Cli {
     check_config: Option<PathBuf>,
 }
 
-fn load(path: &PathBuf) -> Result<config::Config, ExitCode> {
+fn load(path: &std::path::Path) -> Result<config::Config, ExitCode> {
     config::load(path).map_err(|errs| {
         for e in &errs {
             eprintln!("error: {}: {e}", path.display());

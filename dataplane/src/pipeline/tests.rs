@@ -107,11 +107,9 @@ fn frame(dst: MacAddr, src: MacAddr, vlan: Option<u16>, et: u16, l3: &[u8]) -> T
     TestBuf::from_slice(&b)
 }
 
-fn run(
-    s: &Snapshot,
-    port: PortIdx,
-    pkt: &mut TestBuf,
-) -> (Verdict, Vec<(VrfId, IfaceId, IpAddr, MacAddr)>, Counters) {
+type Learned = Vec<(VrfId, IfaceId, IpAddr, MacAddr)>;
+
+fn run(s: &Snapshot, port: PortIdx, pkt: &mut TestBuf) -> (Verdict, Learned, Counters) {
     let ctr = Counters::default();
     let mut learned = Vec::new();
     let v = process(

@@ -37,6 +37,7 @@ const CHILD: u32 = 1 << 31;
 type Node = [u32; 256];
 
 #[derive(Clone)]
+#[allow(clippy::vec_box)] // nodes are 1 KiB: boxing keeps the Vec's growth cheap
 pub struct Lpm<K: LpmKey> {
     nodes: Vec<Box<Node>>,
     routes: usize,
@@ -60,8 +61,10 @@ impl<K: LpmKey> Lpm<K> {
         let mut v: Vec<(K, u8, u32)> = routes.into_iter().collect();
         // Shorter prefixes first, so longer ones overwrite their expansion (stable: last wins).
         v.sort_by_key(|r| r.1);
-        let mut t = Lpm::default();
-        t.routes = v.len();
+        let mut t = Lpm {
+            routes: v.len(),
+            ..Lpm::default()
+        };
         for (k, len, val) in v {
             t.insert(k, len.min(K::BITS), val);
         }

@@ -114,6 +114,7 @@ impl Nd {
         }
     }
 
+    #[allow(clippy::len_without_is_empty)] // the encoded length of a message
     pub fn len(&self) -> usize {
         if self.lladdr.is_some() {
             ND_LEN
