@@ -2,6 +2,7 @@
 //! neighbour table and the exception path set-up.
 
 pub mod api;
+pub mod bgp;
 pub mod daemon;
 pub mod hostif;
 pub mod lacp;
