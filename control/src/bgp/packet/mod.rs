@@ -7,6 +7,7 @@
 //! ```
 
 pub mod error;
+pub mod evpn;
 pub mod message;
 
 pub use error::{DecodeError, Notification};
