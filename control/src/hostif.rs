@@ -87,14 +87,19 @@ pub fn setup(h: &HostIf<'_>) -> Result<(), HostIfError> {
         }
         run(&cmd)?;
     }
-    if v4 {
+    // IPv4 needs `onlink`: 169.254.0.1 is on no subnet of the tap; fe80::1 is link-local.
+    for (on, family, gw, onlink) in [(v4, "-4", GW4, true), (v6, "-6", GW6, false)] {
+        if !on {
+            continue;
+        }
         run(&[
             "ip",
             "-n",
             ns,
+            family,
             "neigh",
             "replace",
-            GW4,
+            gw,
             "lladdr",
             &dmac,
             "dev",
@@ -102,29 +107,13 @@ pub fn setup(h: &HostIf<'_>) -> Result<(), HostIfError> {
             "nud",
             "permanent",
         ])?;
-        run(&[
-            "ip", "-n", ns, "route", "replace", "default", "via", GW4, "dev", h.tap, "onlink",
-        ])?;
-    }
-    if v6 {
-        run(&[
-            "ip",
-            "-n",
-            ns,
-            "-6",
-            "neigh",
-            "replace",
-            GW6,
-            "lladdr",
-            &dmac,
-            "dev",
-            h.tap,
-            "nud",
-            "permanent",
-        ])?;
-        run(&[
-            "ip", "-n", ns, "-6", "route", "replace", "default", "via", GW6, "dev", h.tap,
-        ])?;
+        let mut route = vec![
+            "ip", "-n", ns, family, "route", "replace", "default", "via", gw, "dev", h.tap,
+        ];
+        if onlink {
+            route.push("onlink");
+        }
+        run(&route)?;
     }
     Ok(())
 }
