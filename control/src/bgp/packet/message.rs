@@ -264,14 +264,7 @@ fn encode_open(o: &Open) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
+    use crate::bgp::packet::hex;
 
     /// shared/spec/bgp-core.md §3.2: AS 65000, hold 90, ID 192.0.2.1, MP(1/128), MP(25/70), RR, AS4.
     const OPEN_65000: &str = "ffffffffffffffffffffffffffffffff 0033 01

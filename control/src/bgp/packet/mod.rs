@@ -80,3 +80,13 @@ impl<'a> Reader<'a> {
         Some(a)
     }
 }
+
+/// Hex text (whitespace ignored) to bytes, for golden vectors in tests.
+#[cfg(test)]
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}

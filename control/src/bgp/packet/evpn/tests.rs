@@ -2,15 +2,8 @@
 //! back to the same bytes; then round trips of arbitrary routes and never-panic on any bytes.
 
 use super::*;
+use crate::bgp::packet::hex;
 use proptest::prelude::*;
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
 
 const RD: Rd = Rd([0x00, 0x01, 0xc0, 0x00, 0x02, 0x01, 0x00, 0x64]); // 192.0.2.1:100
 const ESI1: Esi = Esi([0x01, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x00, 0x64, 0x00]);
