@@ -6,6 +6,7 @@
 //! header: | marker 16 x 0xff | length (2, 19..=4096) | type (1) |
 //! ```
 
+pub mod ecomm;
 pub mod error;
 pub mod evpn;
 pub mod message;
