@@ -45,7 +45,7 @@ impl ExtCommunity {
 
     /// The RT this community is, if it is a transitive RT of any of the three forms.
     pub fn as_route_target(&self) -> Option<[u8; 8]> {
-        matches!((self.0[0], self.0[1]), (0x00 | 0x01 | 0x02, 0x02)).then_some(self.0)
+        matches!((self.0[0], self.0[1]), (0x00..=0x02, 0x02)).then_some(self.0)
     }
 
     /// ES-Import RT: the MAC of ESI types 1-3 (RFC 7432 §7.6).

@@ -10,6 +10,7 @@ pub mod ecomm;
 pub mod error;
 pub mod evpn;
 pub mod message;
+pub mod update;
 
 pub use error::{DecodeError, Notification};
 pub use message::*;
@@ -58,6 +59,13 @@ impl<'a> Reader<'a> {
     }
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+    /// Everything not read yet.
+    pub fn rest_slice(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.buf)
     }
     pub fn u8(&mut self) -> Option<u8> {
         let (&b, rest) = self.buf.split_first()?;
