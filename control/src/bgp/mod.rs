@@ -1,4 +1,5 @@
 //! BGP-4 (RFC 4271) for the BGP-EVPN issue. Today: the message codec (`packet`); the FSM,
 //! sessions, RIBs and the EVPN NLRI come next.
 
+pub mod fsm;
 pub mod packet;
