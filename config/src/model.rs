@@ -24,6 +24,8 @@ pub struct Config {
     #[serde(default)]
     pub neighbors: NeighborTimers,
     #[serde(default)]
+    pub bgp: Option<Bgp>,
+    #[serde(default)]
     pub logging: Logging,
     #[serde(default)]
     pub api: Api,
@@ -322,4 +324,39 @@ impl Config {
             .map(|n| n.to_string())
             .unwrap_or_else(|| format!("{}-{}", self.name, vrf.name))
     }
+}
+
+/// BGP: the sessions run in the host namespace of `vrf` (the exception path), so they cross the
+/// DPDK ports like any other traffic to the appliance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Bgp {
+    pub asn: u32,
+    pub router_id: std::net::Ipv4Addr,
+    pub vrf: Name,
+    #[serde(default)]
+    pub neighbors: Vec<BgpNeighbor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BgpNeighbor {
+    pub address: IpAddr,
+    pub remote_as: u32,
+    #[serde(default = "default_hold")]
+    pub hold_time: u16,
+    #[serde(default = "default_connect_retry")]
+    pub connect_retry_s: u16,
+    #[serde(default = "default_port")]
+    pub port: u16,
+}
+
+fn default_hold() -> u16 {
+    90
+}
+fn default_connect_retry() -> u16 {
+    5
+}
+fn default_port() -> u16 {
+    179
 }

@@ -253,6 +253,35 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
         }
     }
 
+    if let Some(b) = &c.bgp {
+        if !vrfs.contains(&b.vrf) {
+            errs.push(ConfigError::Invalid {
+                path: "bgp.vrf".into(),
+                reason: format!("no VRF named `{}`", b.vrf),
+            });
+        }
+        if b.asn == 0 {
+            errs.push(ConfigError::Invalid {
+                path: "bgp.asn".into(),
+                reason: "AS 0 is reserved".into(),
+            });
+        }
+        if b.router_id.is_unspecified() {
+            errs.push(ConfigError::Invalid {
+                path: "bgp.router-id".into(),
+                reason: "must not be 0.0.0.0".into(),
+            });
+        }
+        for (i, n) in b.neighbors.iter().enumerate() {
+            if n.hold_time == 1 || n.hold_time == 2 {
+                errs.push(ConfigError::Invalid {
+                    path: format!("bgp.neighbors[{i}].hold-time"),
+                    reason: "must be 0 or at least 3 seconds (RFC 4271)".into(),
+                });
+            }
+        }
+    }
+
     if errs.is_empty() {
         Ok(())
     } else {

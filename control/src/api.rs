@@ -16,6 +16,10 @@ pub enum Request {
     Counters,
     Version,
     Bundles,
+    BgpSummary,
+    EvpnRoutes {
+        route_type: Option<u8>,
+    },
     /// Set a LACP bundle's role: `active`, `standby`, or `auto` (None: config / DF election).
     SetBundle {
         name: String,

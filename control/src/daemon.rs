@@ -34,6 +34,22 @@ use tokio::sync::{mpsc, oneshot};
 
 pub type ApiMsg = (Request, oneshot::Sender<Reply>);
 
+/// What the instance knows of a BGP peer (its session task owns the FSM).
+#[derive(Default)]
+struct PeerStatus {
+    remote_as: u32,
+    state: Option<crate::bgp::fsm::State>,
+    established_at: Option<Instant>,
+    established_count: u64,
+    peer_router_id: Option<std::net::Ipv4Addr>,
+    hold_time: u16,
+    msgs_rx: u64,
+    msgs_tx: u64,
+    updates_rx: u64,
+    last_error: Option<String>,
+    rib: crate::bgp::rib::AdjRibIn,
+}
+
 #[derive(Default, serde::Serialize)]
 struct ControlStats {
     events: u64,
@@ -65,6 +81,7 @@ pub struct Instance {
     links: Vec<Link>,
     bundles: Vec<BundleState>,
     links_dirty: bool,
+    peers: std::collections::BTreeMap<IpAddr, PeerStatus>,
     wire_ports: Vec<Port>,
     host_netns: Vec<String>,
     routes: Vec<Arc<Routes>>,
@@ -343,6 +360,7 @@ impl Instance {
             links,
             bundles,
             links_dirty: false,
+            peers: Default::default(),
             wire_ports,
             host_netns,
             routes,
@@ -364,8 +382,11 @@ impl Instance {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut timers = tokio::time::interval(Duration::from_millis(100));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let (peer_tx, mut peer_rx) = mpsc::channel(1024);
+        self.start_bgp(peer_tx);
         loop {
             tokio::select! {
+                Some((peer, ev)) = peer_rx.recv() => self.peer_event(peer, ev),
                 _ = tick.tick() => self.drain_events(Instant::now()),
                 _ = timers.tick() => self.timers(Instant::now()),
                 Some((req, tx)) = api.recv() => { let _ = tx.send(self.handle(req)); }
@@ -375,6 +396,134 @@ impl Instance {
         }
         self.shutdown();
         Ok(())
+    }
+
+    /// One session task per configured neighbour, in the BGP VRF's host namespace.
+    fn start_bgp(&mut self, tx: crate::bgp::session::PeerTx) {
+        use crate::bgp::fsm::PeerConf;
+        use crate::bgp::packet::message::{afi, safi, Capability};
+        let Some(b) = self.cfg.bgp.clone() else {
+            return;
+        };
+        let Some(vrf) = self.cfg.vrfs.iter().find(|v| v.name == b.vrf) else {
+            return;
+        };
+        let netns = self.cfg.host_netns(vrf);
+        for n in &b.neighbors {
+            let conf = PeerConf {
+                local_as: b.asn,
+                remote_as: n.remote_as,
+                router_id: b.router_id,
+                hold_time: n.hold_time,
+                connect_retry: Duration::from_secs(u64::from(n.connect_retry_s)),
+                capabilities: vec![
+                    Capability::Multiprotocol {
+                        afi: afi::L2VPN,
+                        safi: safi::EVPN,
+                    },
+                    Capability::RouteRefresh,
+                ],
+            };
+            self.peers.insert(
+                n.address,
+                PeerStatus {
+                    remote_as: n.remote_as,
+                    ..Default::default()
+                },
+            );
+            let addr = std::net::SocketAddr::new(n.address, n.port);
+            tracing::info!(peer = %n.address, remote_as = n.remote_as, %netns, "bgp neighbor");
+            tokio::spawn(crate::bgp::session::run(
+                conf,
+                addr,
+                netns.clone(),
+                tx.clone(),
+            ));
+        }
+    }
+
+    fn peer_event(&mut self, peer: IpAddr, ev: crate::bgp::session::PeerEvent) {
+        use crate::bgp::session::PeerEvent;
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        match ev {
+            PeerEvent::State(s) => p.state = Some(s),
+            PeerEvent::Established {
+                peer_router_id,
+                hold_time,
+                ..
+            } => {
+                tracing::info!(%peer, %peer_router_id, hold_time, "bgp session established");
+                p.established_at = Some(Instant::now());
+                p.established_count += 1;
+                p.peer_router_id = Some(peer_router_id);
+                p.hold_time = hold_time;
+            }
+            PeerEvent::Update(d) => {
+                p.updates_rx += 1;
+                p.rib.apply(&d);
+            }
+            PeerEvent::Down(why) => {
+                tracing::info!(%peer, %why, "bgp session down");
+                p.established_at = None;
+                p.last_error = Some(why);
+                p.rib.routes.clear();
+            }
+            PeerEvent::Sent => p.msgs_tx += 1,
+            PeerEvent::Received => p.msgs_rx += 1,
+        }
+    }
+
+    fn bgp_summary(&self) -> serde_json::Value {
+        let v: Vec<serde_json::Value> = self
+            .peers
+            .iter()
+            .map(|(a, p)| {
+                serde_json::json!({
+                    "neighbor": a.to_string(),
+                    "remote_as": p.remote_as,
+                    "state": p.state,
+                    "uptime_s": p.established_at.map(|t| t.elapsed().as_secs()),
+                    "established_count": p.established_count,
+                    "peer_router_id": p.peer_router_id.map(|r| r.to_string()),
+                    "hold_time": p.hold_time,
+                    "msgs_rx": p.msgs_rx,
+                    "msgs_tx": p.msgs_tx,
+                    "updates_rx": p.updates_rx,
+                    "evpn_routes": p.rib.routes.len(),
+                    "withdrawn_by_error": p.rib.withdrawn_by_error,
+                    "last_error": p.last_error,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "asn": self.cfg.bgp.as_ref().map(|b| b.asn),
+            "router_id": self.cfg.bgp.as_ref().map(|b| b.router_id.to_string()),
+            "neighbors": v,
+        })
+    }
+
+    fn evpn_routes(&self, route_type: Option<u8>) -> serde_json::Value {
+        let mut v: Vec<serde_json::Value> = self
+            .peers
+            .iter()
+            .flat_map(|(a, p)| {
+                p.rib
+                    .routes
+                    .values()
+                    .filter(|e| route_type.is_none_or(|t| e.route.code() == t))
+                    .map(|e| crate::bgp::rib::route_json(*a, e))
+            })
+            .collect();
+        v.sort_by_key(|r| {
+            (
+                r["type"].as_u64(),
+                r["rd"].as_str().map(String::from),
+                r.to_string(),
+            )
+        });
+        serde_json::Value::Array(v)
     }
 
     fn drain_events(&mut self, now: Instant) {
@@ -631,6 +780,8 @@ impl Instance {
                 .map(|f| serde_json::to_value(self.neighbor_views(f)).unwrap_or_default()),
             Request::Counters => Ok(self.counters()),
             Request::Bundles => Ok(self.bundle_views()),
+            Request::BgpSummary => Ok(self.bgp_summary()),
+            Request::EvpnRoutes { route_type } => Ok(self.evpn_routes(route_type)),
             Request::SetBundle { name, role } => self.set_bundle(&name, role.as_deref()),
         };
         match v {

@@ -51,6 +51,8 @@ pub enum Event {
     Msg(Message),
     /// BGPHeaderErr / BGPOpenMsgErr
     MsgError(DecodeError),
+    /// UpdateMsgErr that RFC 7606 says must reset the session.
+    UpdateError(Notification),
     Timer(Timer),
 }
 
@@ -269,6 +271,7 @@ impl Fsm {
                 out.push(Out::Close);
                 self.go_idle(now, format!("received NOTIFICATION {n}"), &mut out)
             }
+            (_, Event::UpdateError(n)) => self.notify_and_idle(now, n, &mut out),
             (_, Event::MsgError(e)) => match e.notification().cloned() {
                 Some(n) => self.notify_and_idle(now, n, &mut out),
                 None => {

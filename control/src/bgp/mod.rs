@@ -3,3 +3,5 @@
 
 pub mod fsm;
 pub mod packet;
+pub mod rib;
+pub mod session;

@@ -63,6 +63,19 @@ enum Show {
     Bundles,
     /// LACP per member: actor and partner information and state bits, PDU counters.
     Lacp,
+    /// BGP: `show bgp summary`.
+    Bgp {
+        #[arg(value_parser = ["summary"])]
+        what: String,
+    },
+    /// EVPN routes received (`show evpn routes [--type N]`).
+    Evpn {
+        #[arg(value_parser = ["routes"])]
+        what: String,
+        /// Only this route type (1-8).
+        #[arg(long = "type")]
+        route_type: Option<u8>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -110,6 +123,10 @@ fn run(cli: Cli) -> Result<()> {
         Show::Counters => Request::Counters,
         Show::Version => Request::Version,
         Show::Bundles | Show::Lacp => Request::Bundles,
+        Show::Bgp { .. } => Request::BgpSummary,
+        Show::Evpn { route_type, .. } => Request::EvpnRoutes {
+            route_type: *route_type,
+        },
     };
     let v = call(&sock, &req)?;
 
@@ -240,6 +257,61 @@ fn run(cli: Cli) -> Result<()> {
                         m["selected"],
                         m["distributing"]
                     );
+                }
+            }
+        }
+        Show::Bgp { .. } => {
+            println!(
+                "BGP AS {}, router id {}",
+                v["asn"],
+                v["router_id"].as_str().unwrap_or("-")
+            );
+            println!(
+                "{:<20} {:>10} {:<12} {:>8} {:>8} {:>8} {:>7}  last error",
+                "neighbor", "AS", "state", "up (s)", "msg rx", "msg tx", "routes"
+            );
+            for n in v["neighbors"].as_array().into_iter().flatten() {
+                println!(
+                    "{:<20} {:>10} {:<12} {:>8} {:>8} {:>8} {:>7}  {}",
+                    n["neighbor"].as_str().unwrap_or("?"),
+                    n["remote_as"],
+                    n["state"].as_str().unwrap_or("-"),
+                    n["uptime_s"]
+                        .as_u64()
+                        .map(|u| u.to_string())
+                        .unwrap_or("-".into()),
+                    n["msgs_rx"],
+                    n["msgs_tx"],
+                    n["evpn_routes"],
+                    n["last_error"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Show::Evpn { .. } => {
+            for r in v.as_array().into_iter().flatten() {
+                let mut o = r.clone();
+                let obj = o.as_object_mut().map(std::mem::take).unwrap_or_default();
+                let fields: Vec<String> = obj
+                    .iter()
+                    .filter(|(k, v)| {
+                        !v.is_null() && k.as_str() != "communities" && k.as_str() != "type"
+                    })
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            v.as_str().map(String::from).unwrap_or(v.to_string())
+                        )
+                    })
+                    .collect();
+                println!("RT-{} {}", r["type"], fields.join(" "));
+                let c: Vec<&str> = r["communities"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x.as_str())
+                    .collect();
+                if !c.is_empty() {
+                    println!("      {}", c.join(" "));
                 }
             }
         }

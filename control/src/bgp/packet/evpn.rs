@@ -38,7 +38,7 @@ pub struct Rd(pub [u8; 8]);
 pub type Label = u32;
 
 /// RT-6/7/8 common part (RFC 9251 §9).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Mcast {
     pub rd: Rd,
     pub tag: u32,
@@ -54,7 +54,7 @@ pub mod mcast_flags {
     pub const EXCLUDE: u8 = 0x08;
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EvpnRoute {
     EthernetAd {
         rd: Rd,
@@ -175,6 +175,49 @@ impl EvpnRoute {
             EvpnRoute::LeaveSync { .. } => 8,
             EvpnRoute::Unknown { code, .. } => *code,
         }
+    }
+
+    /// The route with its non-key fields cleared: two routes with the same key are the same
+    /// route (a new advertisement replaces the old; evpn-routes.md §4).
+    pub fn key(&self) -> EvpnRoute {
+        let mut k = self.clone();
+        match &mut k {
+            EvpnRoute::EthernetAd { label, .. } => *label = 0,
+            EvpnRoute::MacIp {
+                esi,
+                label1,
+                label2,
+                ..
+            } => {
+                *esi = Esi::ZERO;
+                *label1 = 0;
+                *label2 = None;
+            }
+            EvpnRoute::IpPrefix { esi, gw, label, .. } => {
+                *esi = Esi::ZERO;
+                *gw = if gw.is_ipv4() {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                };
+                *label = 0;
+            }
+            EvpnRoute::Smet { flags, .. } | EvpnRoute::JoinSync { flags, .. } => *flags = 0,
+            EvpnRoute::LeaveSync {
+                reserved,
+                max_response,
+                flags,
+                ..
+            } => {
+                *reserved = 0;
+                *max_response = 0;
+                *flags = 0;
+            }
+            EvpnRoute::Imet { .. }
+            | EvpnRoute::EthernetSegment { .. }
+            | EvpnRoute::Unknown { .. } => {}
+        }
+        k
     }
 
     /// Decodes every route of an MP_REACH/MP_UNREACH NLRI field. Invalid routes are returned

@@ -1,0 +1,195 @@
+//! One BGP peer: a tokio task that owns the TCP connection and the FSM, and reports to the
+//! instance. Sockets are made inside the VRF's host namespace (the exception path) on a
+//! short-lived thread, so the session crosses the DPDK ports like any traffic to the appliance.
+//!
+//! ```text
+//!   deadline ─┐                      ┌─► PeerEvent::{State, Established, Update, Down} ─► instance
+//!   socket ───┼─► Fsm::handle ─► Out ┤
+//!   connect ──┘                      └─► write / connect / close
+//! ```
+
+use super::fsm::{Event, Fsm, Out, PeerConf, State};
+use super::packet::update::{Action, DecodeCxt, Decoded, Update};
+use super::packet::{message_len, Message, Notification};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+#[derive(Debug)]
+pub enum PeerEvent {
+    State(State),
+    Established {
+        four_octet_as: bool,
+        peer_router_id: std::net::Ipv4Addr,
+        hold_time: u16,
+    },
+    Update(Box<Decoded>),
+    Down(String),
+    Sent,
+    Received,
+}
+
+pub type PeerTx = mpsc::Sender<(IpAddr, PeerEvent)>;
+
+/// Connects from inside network namespace `netns` (a thread enters it; the socket keeps it).
+async fn connect_in(netns: String, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let r = (|| {
+            let f = std::fs::File::open(format!("/run/netns/{netns}"))?;
+            // SAFETY: setns on this thread only; the fd is valid for the call.
+            if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+            s.set_nodelay(true)?;
+            s.set_nonblocking(true)?;
+            Ok(s)
+        })();
+        let _ = tx.send(r);
+    });
+    let s = rx
+        .await
+        .map_err(|_| std::io::Error::other("connect thread died"))??;
+    TcpStream::from_std(s)
+}
+
+pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, tx: PeerTx) {
+    let peer = addr.ip();
+    let ebgp = conf.local_as != conf.remote_as;
+    let mut fsm = Fsm::new(conf);
+    let mut sock: Option<TcpStream> = None;
+    let mut buf: Vec<u8> = Vec::with_capacity(65536);
+    let mut cx = DecodeCxt {
+        four_octet_as: true,
+        ebgp,
+    };
+    let mut pending = vec![Event::Start];
+    let mut last_state = fsm.state;
+    loop {
+        // Feed queued events, act on the outputs.
+        while let Some(ev) = pending.pop() {
+            for o in fsm.handle(Instant::now(), ev) {
+                match o {
+                    Out::Connect => match connect_in(netns.clone(), addr).await {
+                        Ok(s) => {
+                            sock = Some(s);
+                            buf.clear();
+                            pending.push(Event::TcpUp);
+                        }
+                        Err(e) => {
+                            tracing::debug!(%peer, "connect: {e}");
+                            pending.push(Event::TcpDown);
+                        }
+                    },
+                    Out::Send(m) => {
+                        if let Some(s) = sock.as_mut() {
+                            if s.write_all(&m.encode()).await.is_err() {
+                                sock = None;
+                                pending.push(Event::TcpDown);
+                            } else {
+                                let _ = tx.send((peer, PeerEvent::Sent)).await;
+                            }
+                        }
+                    }
+                    Out::Close => sock = None,
+                    Out::Established => {
+                        if let Some(n) = &fsm.negotiated {
+                            cx.four_octet_as = n.four_octet_as;
+                            let _ = tx
+                                .send((
+                                    peer,
+                                    PeerEvent::Established {
+                                        four_octet_as: n.four_octet_as,
+                                        peer_router_id: n.peer_router_id,
+                                        hold_time: n.hold_time,
+                                    },
+                                ))
+                                .await;
+                        }
+                    }
+                    Out::Update(body) => {
+                        let d = Update::decode(&body, &cx);
+                        if d.action == Action::SessionReset {
+                            let n = d
+                                .notification()
+                                .unwrap_or_else(|| Notification::new(3, 1, Vec::new()));
+                            tracing::warn!(%peer, errors = ?d.errors, "UPDATE calls for a session reset");
+                            pending.push(Event::UpdateError(n));
+                        } else {
+                            if !d.errors.is_empty() || !d.nlri_errors.is_empty() {
+                                tracing::warn!(%peer, action = ?d.action, errors = ?d.errors, nlri = ?d.nlri_errors, "UPDATE errors (RFC 7606)");
+                            }
+                            let _ = tx.send((peer, PeerEvent::Update(Box::new(d)))).await;
+                        }
+                    }
+                    Out::Down(why) => {
+                        let _ = tx.send((peer, PeerEvent::Down(why))).await;
+                    }
+                }
+            }
+            if fsm.state != last_state {
+                last_state = fsm.state;
+                let _ = tx.send((peer, PeerEvent::State(fsm.state))).await;
+            }
+        }
+        // Wait for the next timer or bytes from the peer.
+        let deadline = fsm.next_deadline().map(tokio::time::Instant::from_std);
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut chunk = [0u8; 16384];
+        let read = async {
+            match sock.as_mut() {
+                Some(s) => s.read(&mut chunk).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = sleep => {
+                if let Some(t) = fsm.expired(Instant::now()) {
+                    pending.push(Event::Timer(t));
+                }
+            }
+            r = read => match r {
+                Ok(0) | Err(_) => {
+                    sock = None;
+                    pending.push(Event::TcpDown);
+                }
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    let mut evs = Vec::new();
+                    loop {
+                        match message_len(&buf) {
+                            Ok(Some(len)) if buf.len() >= len => {
+                                let m: Vec<u8> = buf.drain(..len).collect();
+                                let _ = tx.send((peer, PeerEvent::Received)).await;
+                                match Message::decode(&m) {
+                                    Ok(msg) => evs.push(Event::Msg(msg)),
+                                    Err(e) => {
+                                        evs.push(Event::MsgError(e));
+                                        break;
+                                    }
+                                }
+                            }
+                            Ok(_) => break,
+                            Err(e) => {
+                                evs.push(Event::MsgError(e));
+                                buf.clear();
+                                break;
+                            }
+                        }
+                    }
+                    evs.reverse(); // `pending` pops from the end
+                    pending.extend(evs);
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Test description: tandemd speaks BGP with GoBGP (a peer nobody here wrote) from its VRF
+# host namespace, i.e. through the DPDK port and the exception path. The session reaches
+# Established on both sides; EVPN routes GoBGP originates (RT-1 A-D per ES, RT-2 MAC/IP, RT-4
+# ES, RT-5 IP prefix) are decoded by tandem field by field; a withdrawal removes one; killing
+# GoBGP takes the session down and flushes its routes.
+. "$(dirname "$0")/lib.sh"
+command -v gobgpd >/dev/null || { echo "gobgpd missing (apt-get install gobgpd)"; exit 1; }
+lab_init
+log "PE1 (tandem, AS 65001) <-> GoBGP (AS 65002) over PE1's DPDK port p1"
+for ns in pe1 gb; do netns_add $ns; done
+veth pe1 p1 gb eth0
+ip -n "$P-gb" addr add 10.0.0.2/30 dev eth0
+cat >"$LAB/pe1.yaml" <<YAML
+name: ${P}pe1
+eal: { lcores: "0", hugepages: auto, memory-mb: 256 }
+ports:
+  - { name: p1, devargs: "net_af_packet0,iface=p1", vrf: core, addresses: [10.0.0.1/30] }
+vrfs: [{ name: core }]
+bgp:
+  asn: 65001
+  router-id: 10.0.0.1
+  vrf: core
+  neighbors:
+    - { address: 10.0.0.2, remote-as: 65002, hold-time: 9, connect-retry-s: 1 }
+api: { socket: $LAB/pe1.sock }
+YAML
+cat >"$LAB/gobgpd.toml" <<TOML
+[global.config]
+  as = 65002
+  router-id = "10.0.0.2"
+  local-address-list = ["10.0.0.2"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.0.0.1"
+    peer-as = 65001
+  [neighbors.transport.config]
+    passive-mode = true
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "l2vpn-evpn"
+TOML
+ip netns exec "$P-gb" gobgpd -f "$LAB/gobgpd.toml" -t toml --api-hosts 127.0.0.1:50051 --pprof-disable >"$LAB/gobgpd.log" 2>&1 &
+GB=$!
+PIDS+=("$GB")
+tandemd_start pe1 pe1 "$LAB/pe1.yaml" || { FAILED=1; lab_summary; exit 1; }
+G() { nsx gb gobgp -u 127.0.0.1 -p 50051 "$@"; }
+
+established() { ctl_jq pe1 '.neighbors[0].state == "Established"' bgp summary; }
+ms=$(time_until 60 established) || ms=timeout
+note "session Established ${ms} ms after tandemd came up"
+ctl pe1 show bgp summary
+check "tandem: session with 10.0.0.2 Established, peer router id 10.0.0.2, hold time 9" \
+  ctl_jq pe1 '.neighbors[0].state == "Established" and .neighbors[0].peer_router_id == "10.0.0.2" and .neighbors[0].hold_time == 9' bgp summary
+check "GoBGP: neighbor 10.0.0.1 established" bash -c "ip netns exec $P-gb gobgp -u 127.0.0.1 -p 50051 -j neighbor 10.0.0.1 | jq -e '.state.session_state == 6 or .state.session_state == \"established\"'"
+
+log "GoBGP originates RT-1, RT-2, RT-4, RT-5"
+G global rib -a evpn add macadv 02:00:00:00:00:33 172.16.100.33 etag 7 label 100 rd 10.0.0.2:100 rt 65002:100 encap vxlan
+G global rib -a evpn add prefix 172.30.0.0/24 etag 0 label 5000 rd 10.0.0.2:5000 rt 65002:5000 encap vxlan router-mac 02:00:00:00:03:03
+G global rib -a evpn add esi 10.0.0.2 esi LACP 02:00:00:00:aa:01 1 rd 10.0.0.2:0 rt 65002:1 encap vxlan
+G global rib -a evpn add a-d esi LACP 02:00:00:00:aa:01 1 etag 4294967295 label 0 rd 10.0.0.2:0 rt 65002:100 encap vxlan esi-label 0
+wait_until 10 ctl_jq pe1 'length == 4' evpn routes >/dev/null
+ctl pe1 show evpn routes
+ESI='"01:02:00:00:00:aa:01:00:01:00"'
+check "RT-2: RD 10.0.0.2:100, tag 7, MAC, IP, VNI 100, RT 65002:100, VXLAN, next hop 10.0.0.2" ctl_jq pe1 \
+  'any(.[]; .type == 2 and .rd == "10.0.0.2:100" and .tag == 7 and .mac == "02:00:00:00:00:33" and .ip == "172.16.100.33" and .label == 100 and .next_hop == "10.0.0.2" and (.communities | index("rt:65002:100")) and (.communities | index("encap:vxlan")))' evpn routes
+check "RT-5: 172.30.0.0/24, VNI 5000, Router's MAC 02:00:00:00:03:03" ctl_jq pe1 \
+  'any(.[]; .type == 5 and .rd == "10.0.0.2:5000" and .prefix == "172.30.0.0/24" and .label == 5000 and .gw == "0.0.0.0" and (.communities | index("router-mac:02:00:00:00:03:03")))' evpn routes
+check "RT-4: ESI type 1 (LACP 02:00:00:00:aa:01 key 1), originator 10.0.0.2, ES-Import RT" ctl_jq pe1 \
+  "any(.[]; .type == 4 and .esi == $ESI and .originator == \"10.0.0.2\" and (.communities | index(\"es-import:02:00:00:00:aa:01\")))" evpn routes
+check "RT-1: A-D per ES (tag MAX-ET, label 0), ESI Label all-active" ctl_jq pe1 \
+  "any(.[]; .type == 1 and .esi == $ESI and .tag == 4294967295 and .label == 0 and (.communities | index(\"esi-label:all-active:0\")))" evpn routes
+
+log "withdrawal"
+G global rib -a evpn del macadv 02:00:00:00:00:33 172.16.100.33 etag 7 label 100 rd 10.0.0.2:100
+wait_until 10 ctl_jq pe1 'length == 3' evpn routes >/dev/null
+check "RT-2 withdrawn, the other three kept" ctl_jq pe1 'length == 3 and all(.[]; .type != 2)' evpn routes
+
+log "GoBGP goes away"
+kill "$GB"
+ms=$(time_until 20 ctl_jq pe1 '.neighbors[0].state != "Established"' bgp summary) || ms=timeout
+note "session left Established ${ms} ms after GoBGP was killed"
+check "session down, routes flushed" ctl_jq pe1 '.neighbors[0].state != "Established" and .neighbors[0].evpn_routes == 0' bgp summary
+check "no EVPN routes left" ctl_jq pe1 'length == 0' evpn routes
+
+lab_summary
