@@ -8,7 +8,7 @@ need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for p in libdpdk-dev dpdk dpdk-dev clang libclang-dev pkg-config iproute2 ethtool iputils-ping \
          netcat-openbsd tcpdump jq procps libbpf1 libcap-ng0 libnuma1 libssl3 libunbound8 \
-         libxdp1 uuid-runtime python3 gobgpd; do
+         libxdp1 uuid-runtime python3 gobgpd frr; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -55,7 +55,8 @@ note "session Established ${ms} ms after tandemd came up"
 ctl pe1 show bgp summary
 check "tandem: session with 10.0.0.2 Established, peer router id 10.0.0.2, hold time 9" \
   ctl_jq pe1 '.neighbors[0].state == "Established" and .neighbors[0].peer_router_id == "10.0.0.2" and .neighbors[0].hold_time == 9' bgp summary
-check "GoBGP: neighbor 10.0.0.1 established" bash -c "ip netns exec $P-gb gobgp -u 127.0.0.1 -p 50051 -j neighbor 10.0.0.1 | jq -e '.state.session_state == 6 or .state.session_state == \"established\"'"
+G -j neighbor 10.0.0.1 >"$LAB/gobgp-nbr.json" 2>&1
+check "GoBGP: neighbor 10.0.0.1 established" json_true "$LAB/gobgp-nbr.json" '.state.session_state == 6 or .state.session_state == "established"'
 
 log "GoBGP originates RT-1, RT-2, RT-4, RT-5"
 G global rib -a evpn add macadv 02:00:00:00:00:33 172.16.100.33 etag 7 label 100 rd 10.0.0.2:100 rt 65002:100 encap vxlan

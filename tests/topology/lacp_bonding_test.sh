@@ -26,9 +26,9 @@ ms=$(time_until 40 bond_active "$both") || ms=timeout
 note "the bond distributes on both slaves after ${ms} ms"
 jq -c '.slaves[] | {slave, agg_port_id, partner_system, partner_key, partner_port, actor_state, partner_state}' "$LAB/bond.json" 2>/dev/null | sed 's/^/   /'
 check "net_bonding: both slaves collecting and distributing" bond_active "$both"
-check "net_bonding: both slaves in the same aggregator" jq -e '[.slaves[].agg_port_id] | unique | length == 1' "$LAB/bond.json"
+check "net_bonding: both slaves in the same aggregator" json_true "$LAB/bond.json" '[.slaves[].agg_port_id] | unique | length == 1'
 check "net_bonding: partner is tandem's shared identity (100, 02:00:00:00:aa:01, key 7), ports 0x0101 and 0x0201" \
-  jq -e '[.slaves[] | select(.partner_system == "02:00:00:00:aa:01" and .partner_key == 7 and .partner_system_priority == 100) | .partner_port] | sort == [257, 513]' "$LAB/bond.json"
+  json_true "$LAB/bond.json" '[.slaves[] | select(.partner_system == "02:00:00:00:aa:01" and .partner_key == 7 and .partner_system_priority == 100) | .partner_port] | sort == [257, 513]'
 for pe in pe1 pe2; do
   check "$pe: member distributing with the bond as partner (02:00:00:00:ce:02)" \
     ctl_jq $pe '.[0].members[0].distributing and .[0].members[0].partner.system == "02:00:00:00:ce:02"' bundles
@@ -39,7 +39,7 @@ ip -n "$P-pe2" link set l2b down
 ms=$(time_until 15 bond_active '["net_af_packet0"]') || ms=timeout
 note "the bond stopped distributing to PE2 ${ms} ms after its link went down (CE LACP timeout 3 s)"
 check "net_bonding distributes on PE1's link only" bond_active '["net_af_packet0"]'
-check "net_bonding: the slave toward PE1 kept distributing throughout" jq -e '.slaves[0].distributing' "$LAB/bond.json"
+check "net_bonding: the slave toward PE1 kept distributing throughout" json_true "$LAB/bond.json" '.slaves[0].distributing'
 check "PE1 still distributing" ctl_jq pe1 '.[0].members[0].distributing' bundles
 # af_packet reports no carrier changes: PE2 notices by the LACP timeout, like the bond.
 # PE2 heard the bond last a little later than the bond heard PE2: allow its own 3 s timeout.

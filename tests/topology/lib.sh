@@ -106,6 +106,13 @@ ctl_jq() {
   [ -n "$out" ] || return 1
   echo "$out" | jq -e "$expr" >/dev/null || { echo "jq '$expr' failed on:"; echo "$out" | head -40; return 1; }
 }
+# json_true FILE 'JQ-EXPR': FILE holds JSON and the expression is exactly true (jq -e alone
+# succeeds on an empty file).
+json_true() {
+  [ -s "$1" ] || { echo "$1 is empty or missing"; return 1; }
+  local v; v=$(jq -c "$2" "$1" 2>&1)
+  [ "$v" = "true" ] || { echo "jq '$2' gave: $v"; head -c 2000 "$1"; return 1; }
+}
 # rx_packets NS IF: the kernel's receive counter of an interface (a number, or failure).
 rx_packets() { local n; n=$(nsx "$1" cat "/sys/class/net/$2/statistics/rx_packets") || return 1; echo "$n"; }
 
