@@ -142,6 +142,36 @@ pub struct Bundle {
     /// Override the role the DF election would give: `active` or `standby`.
     #[serde(default)]
     pub force: Option<BundleRole>,
+    /// The Ethernet Segment this bundle attaches (advertised with RT-4 and RT-1 per ES).
+    #[serde(default)]
+    pub es: Option<EthernetSegment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EthernetSegment {
+    pub esi: crate::Esi,
+    #[serde(default)]
+    pub df_algorithm: DfAlgorithm,
+    /// Preference for the preference-based algorithm (higher wins).
+    #[serde(default = "default_df_preference")]
+    pub df_preference: u16,
+}
+
+fn default_df_preference() -> u16 {
+    32767
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DfAlgorithm {
+    /// RFC 7432 §8.5 service carving.
+    #[default]
+    Modulo,
+    /// RFC 8584 §3 highest random weight.
+    Hrw,
+    /// RFC 9785 preference.
+    Preference,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

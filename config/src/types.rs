@@ -443,6 +443,72 @@ impl fmt::Debug for RouteTarget {
     }
 }
 
+/// Ethernet Segment Identifier (RFC 7432 §5): type octet + 9 value octets, written as ten
+/// colon-separated hex octets. The reserved all-zero and all-0xFF values are refused.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Esi(pub [u8; 10]);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidEsi {
+    #[error("`{0}` is not an ESI (ten hex octets separated by ':')")]
+    Syntax(String),
+    #[error("`{0}` is reserved (all-zero: no ESI; all-FF: MAX-ESI)")]
+    Reserved(String),
+    #[error("ESI type {0} is not defined (0-5)")]
+    Type(u8),
+}
+
+impl FromStr for Esi {
+    type Err = InvalidEsi;
+    fn from_str(s: &str) -> Result<Self, InvalidEsi> {
+        let parts: Vec<&str> = s.split(':').collect();
+        if parts.len() != 10 {
+            return Err(InvalidEsi::Syntax(s.into()));
+        }
+        let mut b = [0u8; 10];
+        for (i, p) in parts.iter().enumerate() {
+            if p.is_empty() || p.len() > 2 {
+                return Err(InvalidEsi::Syntax(s.into()));
+            }
+            b[i] = u8::from_str_radix(p, 16).map_err(|_| InvalidEsi::Syntax(s.into()))?;
+        }
+        if b == [0; 10] || b == [0xff; 10] {
+            return Err(InvalidEsi::Reserved(s.into()));
+        }
+        if b[0] > 5 {
+            return Err(InvalidEsi::Type(b[0]));
+        }
+        Ok(Esi(b))
+    }
+}
+
+impl TryFrom<String> for Esi {
+    type Error = InvalidEsi;
+    fn try_from(s: String) -> Result<Self, InvalidEsi> {
+        s.parse()
+    }
+}
+
+impl From<Esi> for String {
+    fn from(e: Esi) -> String {
+        e.to_string()
+    }
+}
+
+impl fmt::Display for Esi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s: Vec<String> = self.0.iter().map(|b| format!("{b:02x}")).collect();
+        f.write_str(&s.join(":"))
+    }
+}
+
+impl fmt::Debug for Esi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,6 +553,21 @@ mod tests {
         let a: IfAddr = "192.0.2.1/24".parse().expect("valid");
         assert_eq!(a.subnet().to_string(), "192.0.2.0/24");
         assert!("224.0.0.1/24".parse::<IfAddr>().is_err());
+    }
+
+    #[test]
+    fn esi_parse() {
+        let e: Esi = "01:02:00:00:00:aa:01:00:01:00".parse().expect("valid");
+        assert_eq!(e.to_string(), "01:02:00:00:00:aa:01:00:01:00");
+        assert!(matches!(
+            "00:00:00:00:00:00:00:00:00:00".parse::<Esi>(),
+            Err(InvalidEsi::Reserved(_))
+        ));
+        assert!(matches!(
+            "07:00:00:00:00:00:00:00:00:01".parse::<Esi>(),
+            Err(InvalidEsi::Type(7))
+        ));
+        assert!("01:02:03".parse::<Esi>().is_err());
     }
 
     #[test]

@@ -409,6 +409,10 @@ impl Instance {
             return;
         };
         let netns = self.cfg.host_netns(vrf);
+        let local = Arc::new(crate::evpn::local_routes(&self.cfg));
+        for l in local.iter() {
+            tracing::info!(route = ?l.route, "originating");
+        }
         for n in &b.neighbors {
             let conf = PeerConf {
                 local_as: b.asn,
@@ -437,6 +441,7 @@ impl Instance {
                 conf,
                 addr,
                 netns.clone(),
+                local.clone(),
                 tx.clone(),
             ));
         }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bgp;
 pub mod daemon;
+pub mod evpn;
 pub mod hostif;
 pub mod lacp;
 pub mod neigh;

@@ -9,13 +9,23 @@ lab_init
 log "PE1 (tandem, AS 65001) <-> FRR bgpd (AS 65003)"
 for ns in pe1 fr; do netns_add $ns; done
 veth pe1 p1 fr eth0
+veth pe1 p0 fr eth1          # PE1's link toward a CE (the Ethernet Segment); unused here
 ip -n "$P-fr" addr add 10.0.1.2/30 dev eth0
 cat >"$LAB/pe1.yaml" <<YAML
 name: ${P}pe1
 eal: { lcores: "0", hugepages: auto, memory-mb: 256 }
 ports:
   - { name: p1, devargs: "net_af_packet0,iface=p1", vrf: core, addresses: [10.0.1.1/30] }
-vrfs: [{ name: core }]
+  - { name: p0, devargs: "net_af_packet1,iface=p0" }
+bundles:
+  - name: ce1
+    members: [p0]
+    es: { esi: "01:02:00:00:00:aa:01:00:01:00", df-algorithm: preference, df-preference: 200 }
+interfaces:
+  - { name: ce1.10, parent: ce1, vlan: 10, vrf: cust, addresses: [192.0.2.1/24] }
+vrfs:
+  - { name: core }
+  - { name: cust, route-targets: { export: ["65001:10"] } }
 bgp:
   asn: 65001
   router-id: 10.0.1.1
@@ -56,6 +66,17 @@ check "FRR: neighbor 10.0.1.1 Established, remote AS 65001" json_true "$LAB/frr-
 check "FRR: L2VPN/EVPN negotiated both ways" json_true "$LAB/frr-nbr.json" '.["10.0.1.1"].neighborCapabilities.multiprotocolExtensions.l2VpnEvpn | (.advertised == true and .received == true) or (.advertisedAndReceived == true)'
 check "FRR: hold time 9 s negotiated" json_true "$LAB/frr-nbr.json" '.["10.0.1.1"].bgpTimerHoldTimeMsecs == 9000'
 V 'show bgp l2vpn evpn summary' | sed 's/^/   /' | head -12
+
+log "tandem's Ethernet Segment routes as FRR sees them"
+V 'show bgp l2vpn evpn json' >"$LAB/frr-evpn.json"
+V 'show bgp l2vpn evpn' | sed 's/^/   /' | head -30
+ESI=01:02:00:00:00:aa:01:00:01:00
+check "FRR holds tandem's RT-4 [4]:[ESI]:[32]:[10.0.1.1] from 10.0.1.1" grep -q "\[4\]:\[$ESI\]:\[32\]:\[10.0.1.1\]" "$LAB/frr-evpn.json"
+check "FRR holds tandem's RT-1 A-D per ES [1]:[4294967295]:[ESI]" grep -q "\\[1\\]:\\[4294967295\\]:\\[$ESI\\]" "$LAB/frr-evpn.json"
+V 'show bgp l2vpn evpn route type es' >"$LAB/frr-es.txt"
+check "RT-4 carries the ES-Import RT 02:00:00:00:aa:01 and DF preference 200" bash -c "grep -q 'ES-Import-Rt:02:00:00:00:aa:01' '$LAB/frr-es.txt' && grep -qi 'pref: 200' '$LAB/frr-es.txt'"
+V 'show bgp l2vpn evpn route type ead' >"$LAB/frr-ead.txt"
+check "RT-1 carries RT 65001:10, the ESI label EC and VXLAN encapsulation" bash -c "grep -q 'RT:65001:10' '$LAB/frr-ead.txt' && grep -q 'ESI-label-Rt:AA' '$LAB/frr-ead.txt' && grep -q 'ET:8' '$LAB/frr-ead.txt'"
 
 log "FRR's bgpd stops"
 kill "$(cat "$D/run/bgpd.pid")"

@@ -9,8 +9,12 @@
 //! ```
 
 use super::fsm::{Event, Fsm, Out, PeerConf, State};
-use super::packet::update::{Action, DecodeCxt, Decoded, Update};
+use super::packet::message::{afi, safi};
+use super::packet::update::{
+    Action, AsSegment, Attrs, DecodeCxt, Decoded, MpNlri, MpReach, Update,
+};
 use super::packet::{message_len, Message, Notification};
+use crate::evpn::Local;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -57,8 +61,51 @@ async fn connect_in(netns: String, addr: SocketAddr) -> std::io::Result<TcpStrea
     TcpStream::from_std(s)
 }
 
-pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, tx: PeerTx) {
+/// The UPDATEs that advertise our routes to a peer once Established, End-of-RIB last
+/// (RFC 4724 §2). One route per UPDATE for now; packing comes with the Adj-RIB-Out.
+fn advertisements(local: &[Local], conf: &PeerConf, four_octet_as: bool) -> Vec<Message> {
+    let ebgp = conf.local_as != conf.remote_as;
+    let mut out: Vec<Message> = local
+        .iter()
+        .map(|l| {
+            let u = Update {
+                attrs: Attrs {
+                    mp_reach: Some(MpReach {
+                        afi: afi::L2VPN,
+                        safi: safi::EVPN,
+                        next_hop: vec![IpAddr::V4(conf.router_id)],
+                        nlri: MpNlri::Evpn(vec![l.route.clone()]),
+                    }),
+                    origin: Some(0),
+                    as_path: Some(if ebgp {
+                        vec![AsSegment::Sequence(vec![conf.local_as])]
+                    } else {
+                        Vec::new()
+                    }),
+                    local_pref: (!ebgp).then_some(100),
+                    ext_communities: l.communities.clone(),
+                    ..Attrs::default()
+                },
+                ..Update::default()
+            };
+            Message::Update(u.encode(four_octet_as))
+        })
+        .collect();
+    out.push(Message::Update(
+        Update::end_of_rib(afi::L2VPN, safi::EVPN).encode(four_octet_as),
+    ));
+    out
+}
+
+pub async fn run(
+    conf: PeerConf,
+    addr: SocketAddr,
+    netns: String,
+    local: std::sync::Arc<Vec<Local>>,
+    tx: PeerTx,
+) {
     let peer = addr.ip();
+    let conf_copy = conf.clone();
     let ebgp = conf.local_as != conf.remote_as;
     let mut fsm = Fsm::new(conf);
     let mut sock: Option<TcpStream> = None;
@@ -99,6 +146,20 @@ pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, tx: PeerTx) {
                     Out::Established => {
                         if let Some(n) = &fsm.negotiated {
                             cx.four_octet_as = n.four_octet_as;
+                            let mut failed = false;
+                            for m in advertisements(&local, &conf_copy, n.four_octet_as) {
+                                if let Some(s) = sock.as_mut() {
+                                    if s.write_all(&m.encode()).await.is_err() {
+                                        failed = true;
+                                        break;
+                                    }
+                                    let _ = tx.send((peer, PeerEvent::Sent)).await;
+                                }
+                            }
+                            if failed {
+                                sock = None;
+                                pending.push(Event::TcpDown);
+                            }
                             let _ = tx
                                 .send((
                                     peer,

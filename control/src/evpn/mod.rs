@@ -1,0 +1,153 @@
+//! EVPN origination from configuration: per Ethernet Segment, the Ethernet Segment route
+//! (RT-4, for discovery and DF election) and the Ethernet A-D per ES route (RT-1, for
+//! aliasing and mass withdraw). ES/DF procedures: shared/spec/evpn-procedures.md.
+
+use crate::bgp::packet::ecomm::{df_alg, tunnel, ExtCommunity};
+use crate::bgp::packet::evpn::{Esi, EvpnRoute, Rd};
+use config::{Config, DfAlgorithm, MacAddr, Redundancy, RouteTarget};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// A locally originated route and its extended communities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Local {
+    pub route: EvpnRoute,
+    pub communities: Vec<ExtCommunity>,
+}
+
+/// Type 1 RD: router id + a local number (RFC 7432 §7.9).
+pub fn rd_type1(router_id: Ipv4Addr, n: u16) -> Rd {
+    let mut b = [0u8; 8];
+    b[1] = 1;
+    b[2..6].copy_from_slice(&router_id.octets());
+    b[6..].copy_from_slice(&n.to_be_bytes());
+    Rd(b)
+}
+
+/// The ES-Import RT of an ESI: its 6 MAC octets (bytes 1-6) for types 1-3 (RFC 7432 §7.6);
+/// the same octets for the other types, which the RFC leaves to configuration.
+pub fn es_import(esi: &Esi) -> ExtCommunity {
+    let b = esi.0;
+    ExtCommunity::es_import(MacAddr([b[1], b[2], b[3], b[4], b[5], b[6]]))
+}
+
+pub fn local_routes(cfg: &Config) -> Vec<Local> {
+    let Some(bgp) = &cfg.bgp else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for b in &cfg.bundles {
+        let Some(es) = &b.es else { continue };
+        let esi = Esi(es.esi.0);
+        let (alg, pref) = match es.df_algorithm {
+            DfAlgorithm::Modulo => (df_alg::MODULO, 0),
+            DfAlgorithm::Hrw => (df_alg::HRW, 0),
+            DfAlgorithm::Preference => (df_alg::PREFERENCE, es.df_preference),
+        };
+        out.push(Local {
+            route: EvpnRoute::EthernetSegment {
+                rd: rd_type1(bgp.router_id, 0),
+                esi,
+                originator: IpAddr::V4(bgp.router_id),
+            },
+            communities: vec![
+                es_import(&esi),
+                ExtCommunity::df_election(alg, 0, pref),
+                ExtCommunity::encapsulation(tunnel::VXLAN),
+            ],
+        });
+        // RT-1 per ES carries the RTs of every VRF attached to the segment (RFC 7432 §8.2.1.1).
+        let mut rts: Vec<RouteTarget> = Vec::new();
+        let vrfs = b.vrf.iter().chain(
+            cfg.interfaces
+                .iter()
+                .filter(|s| s.parent == b.name)
+                .map(|s| &s.vrf),
+        );
+        for v in vrfs {
+            if let Some(v) = cfg.vrfs.iter().find(|x| x.name == *v) {
+                for rt in &v.route_targets.export {
+                    if !rts.contains(rt) {
+                        rts.push(*rt);
+                    }
+                }
+            }
+        }
+        let mut communities: Vec<ExtCommunity> =
+            rts.into_iter().map(ExtCommunity::route_target).collect();
+        communities.push(ExtCommunity::esi_label(
+            b.redundancy == Redundancy::SingleActive,
+            0,
+        ));
+        communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
+        out.push(Local {
+            route: EvpnRoute::EthernetAd {
+                rd: rd_type1(bgp.router_id, 1),
+                esi,
+                tag: 0xffff_ffff,
+                label: 0,
+            },
+            communities,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rt4_and_rt1_per_es_from_config() {
+        let cfg = config::parse(
+            r#"
+name: t
+ports: [{ name: e0, devargs: net_null0 }]
+bundles:
+  - name: ce1
+    members: [e0]
+    redundancy: single-active
+    es: { esi: "01:02:00:00:00:aa:01:00:01:00", df-algorithm: preference, df-preference: 200 }
+interfaces: [{ name: ce1.10, parent: ce1, vlan: 10, vrf: A }]
+vrfs: [{ name: A, route-targets: { export: ["65000:10"] } }]
+bgp: { asn: 65000, router-id: 192.0.2.1, vrf: A }
+"#,
+        )
+        .expect("config");
+        let r = local_routes(&cfg);
+        assert_eq!(r.len(), 2);
+        let esi = Esi([1, 2, 0, 0, 0, 0xaa, 1, 0, 1, 0]);
+        assert_eq!(
+            r[0].route,
+            EvpnRoute::EthernetSegment {
+                rd: rd_type1(Ipv4Addr::new(192, 0, 2, 1), 0),
+                esi,
+                originator: "192.0.2.1".parse().expect("ip")
+            }
+        );
+        assert_eq!(
+            r[0].communities[0],
+            ExtCommunity::es_import(MacAddr([2, 0, 0, 0, 0xaa, 1]))
+        );
+        assert_eq!(
+            r[0].communities[1],
+            ExtCommunity::df_election(df_alg::PREFERENCE, 0, 200)
+        );
+        assert_eq!(
+            r[1].route,
+            EvpnRoute::EthernetAd {
+                rd: rd_type1(Ipv4Addr::new(192, 0, 2, 1), 1),
+                esi,
+                tag: u32::MAX,
+                label: 0
+            }
+        );
+        assert_eq!(
+            r[1].communities,
+            vec![
+                ExtCommunity::route_target(RouteTarget("65000:10".parse().expect("rt"))),
+                ExtCommunity::esi_label(true, 0),
+                ExtCommunity::encapsulation(tunnel::VXLAN),
+            ]
+        );
+    }
+}
