@@ -413,7 +413,10 @@ impl Instance {
         for l in local.iter() {
             tracing::info!(route = ?l.route, "originating");
         }
+        let mut listeners = std::collections::HashMap::new();
         for n in &b.neighbors {
+            let (in_tx, in_rx) = mpsc::channel(4);
+            listeners.insert(n.address, in_tx);
             let conf = PeerConf {
                 local_as: b.asn,
                 remote_as: n.remote_as,
@@ -442,9 +445,12 @@ impl Instance {
                 addr,
                 netns.clone(),
                 local.clone(),
+                in_rx,
                 tx.clone(),
             ));
         }
+        let port = b.neighbors.first().map(|n| n.port).unwrap_or(179);
+        tokio::spawn(crate::bgp::session::listen(netns, port, listeners));
     }
 
     fn peer_event(&mut self, peer: IpAddr, ev: crate::bgp::session::PeerEvent) {

@@ -53,6 +53,9 @@ pub enum Event {
     MsgError(DecodeError),
     /// UpdateMsgErr that RFC 7606 says must reset the session.
     UpdateError(Notification),
+    /// OpenCollisionDump for our connection: the session continues on the peer's connection
+    /// (already installed by the session task), so start over from OPEN on it.
+    Collision,
     Timer(Timer),
 }
 
@@ -272,6 +275,13 @@ impl Fsm {
                 self.go_idle(now, format!("received NOTIFICATION {n}"), &mut out)
             }
             (_, Event::UpdateError(n)) => self.notify_and_idle(now, n, &mut out),
+            (OpenSent | OpenConfirm, Event::Collision) => {
+                self.negotiated = None;
+                out.push(Out::Send(self.open()));
+                self.hold = Some(now + LARGE_HOLD);
+                self.keepalive = None;
+                OpenSent
+            }
             (_, Event::MsgError(e)) => match e.notification().cloned() {
                 Some(n) => self.notify_and_idle(now, n, &mut out),
                 None => {
@@ -431,6 +441,19 @@ mod tests {
             Some(Timer::Keepalive),
             "hold restarted by the UPDATE"
         );
+    }
+
+    #[test]
+    fn collision_restarts_from_open_on_the_kept_connection() {
+        let t0 = Instant::now();
+        let mut f = Fsm::new(conf());
+        f.handle(t0, Event::Start);
+        f.handle(t0, Event::TcpUp);
+        f.handle(t0, peer_open(65002, 30));
+        assert_eq!(f.state, State::OpenConfirm);
+        let o = f.handle(t0, Event::Collision);
+        assert!(matches!(&o[..], [Out::Send(Message::Open(_))]));
+        assert_eq!((f.state, f.negotiated.is_none()), (State::OpenSent, true));
     }
 
     #[test]

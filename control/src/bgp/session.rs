@@ -40,24 +40,13 @@ pub type PeerTx = mpsc::Sender<(IpAddr, PeerEvent)>;
 
 /// Connects from inside network namespace `netns` (a thread enters it; the socket keeps it).
 async fn connect_in(netns: String, addr: SocketAddr) -> std::io::Result<TcpStream> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let r = (|| {
-            let f = std::fs::File::open(format!("/run/netns/{netns}"))?;
-            // SAFETY: setns on this thread only; the fd is valid for the call.
-            if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
-            s.set_nodelay(true)?;
-            s.set_nonblocking(true)?;
-            Ok(s)
-        })();
-        let _ = tx.send(r);
-    });
-    let s = rx
-        .await
-        .map_err(|_| std::io::Error::other("connect thread died"))??;
+    let s = in_netns(netns, move || {
+        let s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+        s.set_nodelay(true)?;
+        s.set_nonblocking(true)?;
+        Ok(s)
+    })
+    .await?;
     TcpStream::from_std(s)
 }
 
@@ -97,16 +86,90 @@ fn advertisements(local: &[Local], conf: &PeerConf, four_octet_as: bool) -> Vec<
     out
 }
 
+/// Runs `f` on a short-lived thread inside network namespace `netns`.
+async fn in_netns<T: Send + 'static>(
+    netns: String,
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let r = (|| {
+            let ns = std::fs::File::open(format!("/run/netns/{netns}"))?;
+            // SAFETY: setns on this thread only; the fd is valid for the call.
+            if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            f()
+        })();
+        let _ = tx.send(r);
+    });
+    rx.await
+        .map_err(|_| std::io::Error::other("netns thread died"))?
+}
+
+/// Listens for BGP connections in `netns` and hands each to the session of its source
+/// address; connections from unknown addresses are closed.
+pub async fn listen(
+    netns: String,
+    port: u16,
+    sessions: std::collections::HashMap<IpAddr, mpsc::Sender<TcpStream>>,
+) {
+    let l = in_netns(netns.clone(), move || {
+        let l = std::net::TcpListener::bind(("::", port))
+            .or_else(|_| std::net::TcpListener::bind(("0.0.0.0", port)))?;
+        l.set_nonblocking(true)?;
+        Ok(l)
+    })
+    .await
+    .and_then(tokio::net::TcpListener::from_std);
+    let l = match l {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(%netns, port, "cannot listen for BGP: {e}");
+            return;
+        }
+    };
+    tracing::info!(%netns, port, "listening for BGP");
+    loop {
+        let Ok((s, from)) = l.accept().await else {
+            continue;
+        };
+        let ip = match from.ip() {
+            IpAddr::V6(v) => v.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v)),
+            v4 => v4,
+        };
+        match sessions.get(&ip) {
+            Some(tx) => {
+                let _ = s.set_nodelay(true);
+                let _ = tx.send(s).await;
+            }
+            None => tracing::warn!(%from, "BGP connection from an unconfigured address: closed"),
+        }
+    }
+}
+
+/// RFC 4271 §10 jitter: a factor in [0.75, 1.0].
+fn jitter(d: Duration) -> Duration {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    d.mul_f64(0.75 + f64::from(n % 1000) / 4000.0)
+}
+
 pub async fn run(
     conf: PeerConf,
     addr: SocketAddr,
     netns: String,
     local: std::sync::Arc<Vec<Local>>,
+    mut incoming: mpsc::Receiver<TcpStream>,
     tx: PeerTx,
 ) {
     let peer = addr.ip();
     let conf_copy = conf.clone();
     let ebgp = conf.local_as != conf.remote_as;
+    let mut conf = conf;
+    conf.connect_retry = jitter(conf.connect_retry);
     let mut fsm = Fsm::new(conf);
     let mut sock: Option<TcpStream> = None;
     let mut buf: Vec<u8> = Vec::with_capacity(65536);
@@ -213,6 +276,29 @@ pub async fn run(
             }
         };
         tokio::select! {
+            Some(s) = incoming.recv() => {
+                // RFC 4271 §6.8, simplified: an Established session wins; otherwise the
+                // connection initiated by the higher BGP identifier wins, taking the peer's
+                // address for its identifier until its OPEN is read (true when the router id is
+                // the session address, as in the labs).
+                let peer_id = match peer { IpAddr::V4(a) => u32::from(a), IpAddr::V6(_) => 0 };
+                let ours_wins = u32::from(fsm.conf.router_id) > peer_id;
+                match fsm.state {
+                    State::Established | State::Idle => drop(s),
+                    State::Connect | State::Active => {
+                        sock = Some(s);
+                        buf.clear();
+                        pending.push(Event::TcpUp);
+                    }
+                    State::OpenSent | State::OpenConfirm if !ours_wins => {
+                        tracing::info!(%peer, "connection collision: keeping the peer's connection");
+                        sock = Some(s);
+                        buf.clear();
+                        pending.push(Event::Collision);
+                    }
+                    State::OpenSent | State::OpenConfirm => drop(s),
+                }
+            }
             _ = sleep => {
                 if let Some(t) = fsm.expired(Instant::now()) {
                     pending.push(Event::Timer(t));
