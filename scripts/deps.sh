@@ -8,12 +8,13 @@ need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for p in libdpdk-dev dpdk dpdk-dev clang libclang-dev pkg-config iproute2 ethtool iputils-ping \
          netcat-openbsd tcpdump jq procps libbpf1 libcap-ng0 libnuma1 libssl3 libunbound8 \
-         libxdp1 uuid-runtime python3 gobgpd frr; do
+         libxdp1 uuid-runtime python3 gobgpd frr tshark; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   for i in 1 2 3 4 5; do apt-get update -qq && break || sleep 5; done
   for i in 1 2 3 4 5; do apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null && break || sleep 5; done
 fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Test description: tandemd and FRR's bgpd (8.4, `-Z`: no zebra) establish an eBGP session
 # with the L2VPN/EVPN family over tandem's DPDK port; FRR reports the session Established and
-# the EVPN family negotiated in both directions; when FRR's bgpd stops, tandem's session goes
-# down.
+# the EVPN family negotiated in both directions; FRR holds tandem's RT-4 and RT-1 per ES with
+# their communities; tshark, a third decoder, reads the same routes from the wire with nothing
+# malformed; when FRR's bgpd stops, tandem's session goes down.
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/lib/frr/bgpd ] || { echo "FRR missing (apt-get install frr)"; exit 1; }
 lab_init
@@ -54,6 +55,12 @@ ip netns exec "$P-fr" /usr/lib/frr/bgpd -d -u frr -g frr -Z -P 0 -f "$D/bgpd.con
   -z "$D/run/zserv.api" --vty_socket "$D/run" --log "file:$D/bgpd.log"
 wait_until 10 test -s "$D/run/bgpd.pid"
 PIDS+=("$(cat "$D/run/bgpd.pid")")
+# tshark as an independent decoder of what tandem sends (and FRR answers).
+command -v tshark >/dev/null || { echo "tshark missing (apt-get install tshark)"; FAILED=1; lab_summary; exit 1; }
+ip netns exec "$P-fr" tshark -i eth0 -f "tcp port 179" -w "$LAB/bgp.pcap" -q >"$LAB/tshark.log" 2>&1 &
+TSHARK=$!
+PIDS+=("$TSHARK")
+wait_until 10 test -s "$LAB/bgp.pcap"
 tandemd_start pe1 pe1 "$LAB/pe1.yaml" || { FAILED=1; lab_summary; exit 1; }
 V() { ip netns exec "$P-fr" vtysh --vty_socket "$D/run" -c "$1"; }
 
@@ -77,6 +84,20 @@ V 'show bgp l2vpn evpn route type es' >"$LAB/frr-es.txt"
 check "RT-4 carries the ES-Import RT 02:00:00:00:aa:01 and DF preference 200" bash -c "grep -q 'ES-Import-Rt:02:00:00:00:aa:01' '$LAB/frr-es.txt' && grep -qi 'pref: 200' '$LAB/frr-es.txt'"
 V 'show bgp l2vpn evpn route type ead' >"$LAB/frr-ead.txt"
 check "RT-1 carries RT 65001:10, the ESI label EC and VXLAN encapsulation" bash -c "grep -q 'RT:65001:10' '$LAB/frr-ead.txt' && grep -q 'ESI-label-Rt:AA' '$LAB/frr-ead.txt' && grep -q 'ET:8' '$LAB/frr-ead.txt'"
+
+log "tshark decodes tandem's UPDATEs"
+sleep 1
+kill -INT "$TSHARK"; wait "$TSHARK" 2>/dev/null
+types=$(tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri && ip.src == 10.0.1.1' -T fields -e bgp.evpn.nlri.rt 2>/dev/null | tr ',' '\n' | sort -u | tr '\n' ' ')
+note "EVPN route types tandem sent, per tshark: $types"
+check "tshark sees tandem's RT-1 and RT-4" bash -c "echo '$types' | grep -qw 1 && echo '$types' | grep -qw 4"
+tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri.rt == 4 && ip.src == 10.0.1.1' -T fields -e bgp.evpn.nlri.esi.type \
+  -e bgp.evpn.nlri.esi.lacp_mac -e bgp.evpn.nlri.esi.lacp_portkey -e bgp.evpn.nlri.ip.addr >"$LAB/rt4.fields" 2>/dev/null
+note "tshark, RT-4 frame (ESI type, CE LACP MAC, key, originator): $(head -1 "$LAB/rt4.fields")"
+check "tshark: tandem's RT-4 has ESI type 1, LACP MAC 02:00:00:00:aa:01, key 1, originator 10.0.1.1" \
+  bash -c "grep -q '02:00:00:00:aa:01' '$LAB/rt4.fields' && grep -q '10.0.1.1' '$LAB/rt4.fields' && cut -f1 '$LAB/rt4.fields' | grep -q '^1' && cut -f3 '$LAB/rt4.fields' | grep -q '^1'"
+malformed=$(tshark -r "$LAB/bgp.pcap" -Y '_ws.malformed || _ws.expert.severity == error' 2>/dev/null | wc -l)
+check "tshark: no malformed or error-flagged frame in the session ($malformed)" test "$malformed" -eq 0
 
 log "FRR's bgpd stops"
 kill "$(cat "$D/run/bgpd.pid")"
