@@ -394,6 +394,51 @@ impl FromStr for RouteDistinguisher {
     }
 }
 
+impl RouteDistinguisher {
+    /// The 8 wire octets: type (2) + value (6), RFC 4364 §4.2.
+    pub fn octets(&self) -> [u8; 8] {
+        let mut b = [0u8; 8];
+        match *self {
+            Self::As2 { asn, num } => {
+                b[2..4].copy_from_slice(&asn.to_be_bytes());
+                b[4..].copy_from_slice(&num.to_be_bytes());
+            }
+            Self::Ip { ip, num } => {
+                b[1] = 1;
+                b[2..6].copy_from_slice(&ip.octets());
+                b[6..].copy_from_slice(&num.to_be_bytes());
+            }
+            Self::As4 { asn, num } => {
+                b[1] = 2;
+                b[2..6].copy_from_slice(&asn.to_be_bytes());
+                b[6..].copy_from_slice(&num.to_be_bytes());
+            }
+        }
+        b
+    }
+
+    /// Parses the 8 wire octets; `None` for an unknown type.
+    pub fn from_octets(b: [u8; 8]) -> Option<Self> {
+        let u16at = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+        let u32at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        match u16at(0) {
+            0 => Some(Self::As2 {
+                asn: u16at(2),
+                num: u32at(4),
+            }),
+            1 => Some(Self::Ip {
+                ip: Ipv4Addr::new(b[2], b[3], b[4], b[5]),
+                num: u16at(6),
+            }),
+            2 => Some(Self::As4 {
+                asn: u32at(2),
+                num: u16at(6),
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl TryFrom<String> for RouteDistinguisher {
     type Error = InvalidRd;
     fn try_from(s: String) -> Result<Self, InvalidRd> {
@@ -445,9 +490,17 @@ impl fmt::Debug for RouteTarget {
 
 /// Ethernet Segment Identifier (RFC 7432 §5): type octet + 9 value octets, written as ten
 /// colon-separated hex octets. The reserved all-zero and all-0xFF values are refused.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Esi(pub [u8; 10]);
+
+impl Esi {
+    /// "No ESI" (single-homed); valid on the wire, refused in configuration.
+    pub const ZERO: Esi = Esi([0; 10]);
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 10]
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidEsi {
@@ -576,6 +629,16 @@ mod tests {
             let rd: RouteDistinguisher = s.parse().expect(s);
             assert_eq!(rd.to_string(), s);
         }
+        for s in ["65000:100", "192.0.2.1:7", "4200000000:1"] {
+            let rd: RouteDistinguisher = s.parse().expect(s);
+            assert_eq!(RouteDistinguisher::from_octets(rd.octets()), Some(rd));
+        }
+        assert_eq!(
+            "192.0.2.1:100"
+                .parse::<RouteDistinguisher>()
+                .map(|r| r.octets()),
+            Ok([0x00, 0x01, 0xc0, 0x00, 0x02, 0x01, 0x00, 0x64])
+        );
         assert!("65000".parse::<RouteDistinguisher>().is_err());
         assert!("65000:99999999999".parse::<RouteDistinguisher>().is_err());
         assert!("4200000000:70000".parse::<RouteDistinguisher>().is_err());

@@ -57,7 +57,6 @@ struct ControlStats {
     resolve_requests: u64,
     solicits_sent: u64,
     held_released: u64,
-    held_dropped: u64,
     slow_protocol_frames: u64,
     inject_full: u64,
     mbuf_alloc_failed: u64,
@@ -160,6 +159,11 @@ fn state_bits(s: u8) -> Vec<&'static str> {
     .collect()
 }
 
+/// MAC of the kernel side of VRF `vrf`'s host TAP (frames to the kernel carry it).
+fn host_kernel_mac(vrf: usize) -> MacAddr {
+    MacAddr([0x02, 0x74, 0x6e, 0x64, 0x00, vrf as u8])
+}
+
 fn tap_name(cfg: &Config, vrf: usize) -> String {
     let n = cfg.name.as_str();
     format!("{}h{}", &n[..n.len().min(11)], vrf)
@@ -222,7 +226,7 @@ impl Instance {
             )
             .with_context(|| format!("host interface of VRF {}", v.name))?;
             let netns = cfg.host_netns(v);
-            let kernel_mac = MacAddr([0x02, 0x74, 0x6e, 0x64, 0x00, vi as u8]);
+            let kernel_mac = host_kernel_mac(vi);
             let addrs = topo
                 .ifaces
                 .iter()
@@ -277,7 +281,7 @@ impl Instance {
                     routes: routes[v].clone(),
                     neigh: Arc::default(),
                     host_port: host.get(v).copied(),
-                    host_mac: MacAddr([0x02, 0x74, 0x6e, 0x64, 0x00, v as u8]),
+                    host_mac: host_kernel_mac(v),
                 })
             })
             .collect();
@@ -563,12 +567,10 @@ impl Instance {
                     pkt,
                 } => {
                     self.stats.resolve_requests += 1;
-                    let (a, back) =
+                    // A packet handed back could not be held: the table counts it.
+                    let (a, _back) =
                         self.neigh
                             .resolve(now, vrf, NeighKey { iface, ip }, ethertype, pkt);
-                    if back.is_some() {
-                        self.stats.held_dropped += 1;
-                    }
                     if let Some(a) = a {
                         self.act(a);
                     }
@@ -643,8 +645,7 @@ impl Instance {
         let d = m.data_mut();
         ethernet::emit(d, wl::DST, src, None, ethernet::ethertype::SLOW);
         pdu.emit(&mut d[ethernet::ETH_HDR..]);
-        let snap = self.publisher.current();
-        self.inject(&snap, port, m);
+        self.inject(port, m);
     }
 
     /// Mirrors each bundle's distributing members into the published links and the
@@ -693,10 +694,9 @@ impl Instance {
         self.stats.publishes += 1;
     }
 
-    fn inject(&mut self, snap: &Snapshot, port: PortIdx, pkt: Mbuf) {
+    fn inject(&mut self, port: PortIdx, pkt: Mbuf) {
         // Any worker may transmit; spread by port so one port's frames stay in order.
         let w = usize::from(port) % self.queues.inject.len();
-        let _ = snap;
         if self.queues.inject[w].push((port, pkt)).is_err() {
             self.stats.inject_full += 1;
         }
@@ -706,7 +706,7 @@ impl Instance {
         let snap = self.publisher.current();
         match pipeline::l2_output(&snap, &self.ctl, iface, mac, et, 0, &mut pkt) {
             Verdict::Tx(port) => {
-                self.inject(&snap, port, pkt);
+                self.inject(port, pkt);
                 true
             }
             _ => false,
@@ -741,9 +741,7 @@ impl Instance {
                     }
                 }
             }
-            Action::Expire { packets, .. } => {
-                self.stats.held_dropped += packets.len() as u64;
-            }
+            Action::Expire { .. } => {} // counted by the neighbour table
         }
     }
 
@@ -944,17 +942,12 @@ impl Instance {
                 }
             }
             for r in &v.routes {
-                let iface =
-                    r.via.and_then(|gw| {
-                        self.topo.ifaces.iter().find(|i| {
-                            usize::from(i.vrf) == vi
-                                && (i.v4.iter().any(|(a, l)| {
-                                    config::Prefix::new((*a).into(), *l).contains(gw)
-                                }) || i.v6.iter().any(|(a, l)| {
-                                    config::Prefix::new((*a).into(), *l).contains(gw)
-                                }))
-                        })
-                    });
+                let iface = r.via.and_then(|gw| {
+                    self.topo
+                        .ifaces
+                        .iter()
+                        .find(|i| usize::from(i.vrf) == vi && i.subnet_addr(gw).is_some())
+                });
                 rows.push(RouteView {
                     vrf: v.name.to_string(),
                     prefix: r.prefix.to_string(),
@@ -1039,6 +1032,7 @@ impl Instance {
             "workers": workers,
             "control": self.stats,
             "neighbors_held": self.neigh.held(),
+            "held_dropped": self.neigh.held_dropped,
             "mbufs_available": self.pool.available(),
             "snapshot_min_observed": self.publisher.min_observed(),
             "wire_ports": self.wire_ports.len(),

@@ -2,7 +2,7 @@
 //! replaces the old one), with the attributes a PE uses. Views for `tandemctl`.
 
 use super::packet::ecomm::ExtCommunity;
-use super::packet::evpn::{EvpnRoute, Rd};
+use super::packet::evpn::EvpnRoute;
 use super::packet::update::{Action, Decoded, MpNlri};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -53,31 +53,6 @@ impl AdjRibIn {
                 }
             }
         }
-    }
-}
-
-pub fn rd_string(rd: &Rd) -> String {
-    let b = rd.0;
-    match (b[0], b[1]) {
-        (0, 0) => format!(
-            "{}:{}",
-            u16::from_be_bytes([b[2], b[3]]),
-            u32::from_be_bytes([b[4], b[5], b[6], b[7]])
-        ),
-        (0, 1) => format!(
-            "{}.{}.{}.{}:{}",
-            b[2],
-            b[3],
-            b[4],
-            b[5],
-            u16::from_be_bytes([b[6], b[7]])
-        ),
-        (0, 2) => format!(
-            "{}:{}",
-            u32::from_be_bytes([b[2], b[3], b[4], b[5]]),
-            u16::from_be_bytes([b[6], b[7]])
-        ),
-        _ => b.iter().map(|x| format!("{x:02x}")).collect(),
     }
 }
 
@@ -148,7 +123,7 @@ pub fn route_json(peer: IpAddr, e: &Entry) -> serde_json::Value {
             esi,
             tag,
             label,
-        } => json!({"rd": rd_string(rd), "esi": esi.to_string(), "tag": tag, "label": label}),
+        } => json!({"rd": rd.to_string(), "esi": esi.to_string(), "tag": tag, "label": label}),
         EvpnRoute::MacIp {
             rd,
             esi,
@@ -158,19 +133,19 @@ pub fn route_json(peer: IpAddr, e: &Entry) -> serde_json::Value {
             label1,
             label2,
         } => {
-            json!({"rd": rd_string(rd), "esi": esi.to_string(), "tag": tag, "mac": mac(m), "ip": ip.map(|i| i.to_string()), "label": label1, "label2": label2})
+            json!({"rd": rd.to_string(), "esi": esi.to_string(), "tag": tag, "mac": mac(m), "ip": ip.map(|i| i.to_string()), "label": label1, "label2": label2})
         }
         EvpnRoute::Imet {
             rd,
             tag,
             originator,
-        } => json!({"rd": rd_string(rd), "tag": tag, "originator": originator.to_string()}),
+        } => json!({"rd": rd.to_string(), "tag": tag, "originator": originator.to_string()}),
         EvpnRoute::EthernetSegment {
             rd,
             esi,
             originator,
         } => {
-            json!({"rd": rd_string(rd), "esi": esi.to_string(), "originator": originator.to_string()})
+            json!({"rd": rd.to_string(), "esi": esi.to_string(), "originator": originator.to_string()})
         }
         EvpnRoute::IpPrefix {
             rd,
@@ -181,13 +156,13 @@ pub fn route_json(peer: IpAddr, e: &Entry) -> serde_json::Value {
             gw,
             label,
         } => {
-            json!({"rd": rd_string(rd), "esi": esi.to_string(), "tag": tag, "prefix": format!("{prefix}/{len}"), "gw": gw.to_string(), "label": label})
+            json!({"rd": rd.to_string(), "esi": esi.to_string(), "tag": tag, "prefix": format!("{prefix}/{len}"), "gw": gw.to_string(), "label": label})
         }
         EvpnRoute::Smet { m, flags } => {
-            json!({"rd": rd_string(&m.rd), "tag": m.tag, "source": m.source.map(|s| s.to_string()), "group": m.group.to_string(), "originator": m.originator.to_string(), "flags": flags})
+            json!({"rd": m.rd.to_string(), "tag": m.tag, "source": m.source.map(|s| s.to_string()), "group": m.group.to_string(), "originator": m.originator.to_string(), "flags": flags})
         }
         EvpnRoute::JoinSync { m, esi, flags } => {
-            json!({"rd": rd_string(&m.rd), "esi": esi.to_string(), "tag": m.tag, "source": m.source.map(|s| s.to_string()), "group": m.group.to_string(), "originator": m.originator.to_string(), "flags": flags})
+            json!({"rd": m.rd.to_string(), "esi": esi.to_string(), "tag": m.tag, "source": m.source.map(|s| s.to_string()), "group": m.group.to_string(), "originator": m.originator.to_string(), "flags": flags})
         }
         EvpnRoute::LeaveSync {
             m,
@@ -196,7 +171,7 @@ pub fn route_json(peer: IpAddr, e: &Entry) -> serde_json::Value {
             flags,
             ..
         } => {
-            json!({"rd": rd_string(&m.rd), "esi": esi.to_string(), "tag": m.tag, "source": m.source.map(|s| s.to_string()), "group": m.group.to_string(), "originator": m.originator.to_string(), "max_response": max_response, "flags": flags})
+            json!({"rd": m.rd.to_string(), "esi": esi.to_string(), "tag": m.tag, "source": m.source.map(|s| s.to_string()), "group": m.group.to_string(), "originator": m.originator.to_string(), "max_response": max_response, "flags": flags})
         }
         EvpnRoute::Unknown { code, value } => json!({"code": code, "len": value.len()}),
     };

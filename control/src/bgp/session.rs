@@ -166,7 +166,6 @@ pub async fn run(
     tx: PeerTx,
 ) {
     let peer = addr.ip();
-    let conf_copy = conf.clone();
     let ebgp = conf.local_as != conf.remote_as;
     let mut conf = conf;
     conf.connect_retry = jitter(conf.connect_retry);
@@ -210,7 +209,7 @@ pub async fn run(
                         if let Some(n) = &fsm.negotiated {
                             cx.four_octet_as = n.four_octet_as;
                             let mut failed = false;
-                            for m in advertisements(&local, &conf_copy, n.four_octet_as) {
+                            for m in advertisements(&local, &fsm.conf, n.four_octet_as) {
                                 if let Some(s) = sock.as_mut() {
                                     if s.write_all(&m.encode()).await.is_err() {
                                         failed = true;

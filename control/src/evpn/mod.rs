@@ -16,11 +16,11 @@ pub struct Local {
 
 /// Type 1 RD: router id + a local number (RFC 7432 §7.9).
 pub fn rd_type1(router_id: Ipv4Addr, n: u16) -> Rd {
-    let mut b = [0u8; 8];
-    b[1] = 1;
-    b[2..6].copy_from_slice(&router_id.octets());
-    b[6..].copy_from_slice(&n.to_be_bytes());
-    Rd(b)
+    config::RouteDistinguisher::Ip {
+        ip: router_id,
+        num: n,
+    }
+    .into()
 }
 
 /// The ES-Import RT of an ESI: its 6 MAC octets (bytes 1-6) for types 1-3 (RFC 7432 §7.6);
@@ -37,7 +37,7 @@ pub fn local_routes(cfg: &Config) -> Vec<Local> {
     let mut out = Vec::new();
     for b in &cfg.bundles {
         let Some(es) = &b.es else { continue };
-        let esi = Esi(es.esi.0);
+        let esi = es.esi;
         let (alg, pref) = match es.df_algorithm {
             DfAlgorithm::Modulo => (df_alg::MODULO, 0),
             DfAlgorithm::Hrw => (df_alg::HRW, 0),

@@ -148,10 +148,7 @@ fn arp_input<B: PacketBuf, S: Sink>(
     let Ok(a) = ArpRepr::parse(pkt.data()) else {
         return Verdict::Drop(DropReason::ArpMalformed);
     };
-    let on_subnet = iface
-        .v4
-        .iter()
-        .any(|(ip, len)| config::Prefix::new((*ip).into(), *len).contains(a.spa.into()));
+    let on_subnet = iface.subnet_addr(a.spa.into()).is_some();
     if !iface.has_v4(a.tpa) {
         // Not for us; still refresh an entry we already hold (gratuitous ARP, moves).
         let key = NeighKey {
@@ -309,9 +306,7 @@ fn ip6_input<B: PacketBuf, S: Sink>(
             return Verdict::Drop(DropReason::IcmpMalformed);
         }
         match msg[0] {
-            icmp::ND_NS | icmp::ND_NA => {
-                return nd_input(cx, vrf, ifc, src_mac, src, dst, hlim, pkt)
-            }
+            icmp::ND_NS | icmp::ND_NA => return nd_input(cx, vrf, ifc, src_mac, src, hlim, pkt),
             icmp::V6_ECHO_REQUEST if local => {
                 let Ok(mut ip) = Ipv6Packet::new_checked(pkt.data_mut()) else {
                     return Verdict::Drop(DropReason::Ipv6Malformed);
@@ -386,7 +381,6 @@ fn nd_input<B: PacketBuf, S: Sink>(
     ifc: &Iface,
     src_mac: MacAddr,
     src: [u8; 16],
-    dst: [u8; 16],
     hlim: u8,
     pkt: &mut B,
 ) -> Verdict {
@@ -399,7 +393,8 @@ fn nd_input<B: PacketBuf, S: Sink>(
     }
     let unspecified = src == [0; 16];
     if nd.kind == icmp::ND_NA {
-        if let Some(mac) = nd.lladdr.or(Some(src_mac)) {
+        {
+            let mac = nd.lladdr.unwrap_or(src_mac);
             let key = NeighKey {
                 iface: ifc.id,
                 ip: IpAddr::V6(Ipv6Addr::from(nd.target)),
@@ -427,7 +422,6 @@ fn nd_input<B: PacketBuf, S: Sink>(
         target: nd.target,
         lladdr: Some(ifc.mac),
     };
-    let _ = dst;
     // Rewrite in place: IPv6 header + NA with the target link-layer option (72 bytes).
     let need = ipv6::HDR + na.len();
     let have = pkt.data().len();
@@ -444,9 +438,7 @@ fn nd_input<B: PacketBuf, S: Sink>(
 
 fn on_subnet6(ifc: &Iface, a: &[u8; 16]) -> bool {
     (a[0] == 0xfe && a[1] & 0xc0 == 0x80)
-        || ifc.v6.iter().any(|(ip, len)| {
-            config::Prefix::new((*ip).into(), *len).contains(IpAddr::V6(Ipv6Addr::from(*a)))
-        })
+        || ifc.subnet_addr(IpAddr::V6(Ipv6Addr::from(*a))).is_some()
 }
 
 fn to_host<B: PacketBuf, S: Sink>(
@@ -545,12 +537,10 @@ pub const SOLICIT_LEN: usize = 72;
 pub fn emit_solicit<B: PacketBuf>(ifc: &Iface, ip: IpAddr, pkt: &mut B) -> Option<(MacAddr, u16)> {
     match ip {
         IpAddr::V4(t) => {
-            let src = ifc
-                .v4
-                .iter()
-                .find(|(a, l)| config::Prefix::new((*a).into(), *l).contains(ip))
-                .map(|(a, _)| *a)
-                .unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let src = match ifc.subnet_addr(ip) {
+                Some(IpAddr::V4(a)) => a,
+                _ => Ipv4Addr::UNSPECIFIED,
+            };
             pkt.truncate(arp::LEN);
             ArpRepr {
                 op: arp::OP_REQUEST,

@@ -201,16 +201,7 @@ pub fn routes(cfg: &Config, topo: &Topology, vrf: VrfId) -> Routes {
             let hop = match (r.via, r.blackhole) {
                 (_, true) => NextHop::Blackhole,
                 (Some(gw), false) => {
-                    let Some(i) = ifaces.iter().find(|i| match gw {
-                        IpAddr::V4(_) => {
-                            i.v4.iter()
-                                .any(|(a, l)| config::Prefix::new((*a).into(), *l).contains(gw))
-                        }
-                        IpAddr::V6(_) => {
-                            i.v6.iter()
-                                .any(|(a, l)| config::Prefix::new((*a).into(), *l).contains(gw))
-                        }
-                    }) else {
+                    let Some(i) = ifaces.iter().find(|i| i.subnet_addr(gw).is_some()) else {
                         continue; // validation guarantees a connected subnet; be safe anyway
                     };
                     NextHop::Via { iface: i.id, gw }

@@ -71,23 +71,23 @@ impl Iface {
     pub fn has_v6(&self, a: &[u8; 16]) -> bool {
         *a == self.link_local || self.v6.iter().any(|(x, _)| x.octets() == *a)
     }
-    /// The address to source control traffic to `dst` from (same subnet, else the first).
+    /// Our address on the subnet that contains `ip`, if `ip` is on one of our subnets.
+    pub fn subnet_addr(&self, ip: IpAddr) -> Option<IpAddr> {
+        let v4 = self.v4.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
+        let v6 = self.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l));
+        v4.chain(v6)
+            .find(|(a, l)| config::Prefix::new(*a, *l).contains(ip))
+            .map(|(a, _)| a)
+    }
+
+    /// The address to source control traffic to `dst` from (same subnet, else the first
+    /// IPv4 address or the IPv6 link-local one).
     pub fn source_for(&self, dst: IpAddr) -> Option<IpAddr> {
-        match dst {
-            IpAddr::V4(d) => self
-                .v4
-                .iter()
-                .find(|(a, l)| config::Prefix::new((*a).into(), *l).contains(dst))
-                .or(self.v4.first())
-                .map(|(a, _)| IpAddr::V4(*a))
-                .filter(|_| !d.is_unspecified()),
-            IpAddr::V6(_) => self
-                .v6
-                .iter()
-                .find(|(a, l)| config::Prefix::new((*a).into(), *l).contains(dst))
-                .map(|(a, _)| IpAddr::V6(*a))
-                .or(Some(IpAddr::V6(Ipv6Addr::from(self.link_local)))),
-        }
+        self.subnet_addr(dst).or(match dst {
+            IpAddr::V4(d) if !d.is_unspecified() => self.v4.first().map(|(a, _)| IpAddr::V4(*a)),
+            IpAddr::V4(_) => None,
+            IpAddr::V6(_) => Some(IpAddr::V6(Ipv6Addr::from(self.link_local))),
+        })
     }
 }
 

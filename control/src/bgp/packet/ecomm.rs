@@ -21,26 +21,20 @@ pub mod df_alg {
 }
 
 impl ExtCommunity {
+    /// A transitive Route Target: the RD octets with sub-type 0x02 (RFC 4360 §4).
     pub fn route_target(rt: RouteTarget) -> ExtCommunity {
-        let mut b = [0u8; 8];
-        match rt.0 {
-            RouteDistinguisher::As2 { asn, num } => {
-                b[..2].copy_from_slice(&[0x00, 0x02]);
-                b[2..4].copy_from_slice(&asn.to_be_bytes());
-                b[4..].copy_from_slice(&num.to_be_bytes());
-            }
-            RouteDistinguisher::Ip { ip, num } => {
-                b[..2].copy_from_slice(&[0x01, 0x02]);
-                b[2..6].copy_from_slice(&ip.octets());
-                b[6..].copy_from_slice(&num.to_be_bytes());
-            }
-            RouteDistinguisher::As4 { asn, num } => {
-                b[..2].copy_from_slice(&[0x02, 0x02]);
-                b[2..6].copy_from_slice(&asn.to_be_bytes());
-                b[6..].copy_from_slice(&num.to_be_bytes());
-            }
+        let rd = rt.0.octets();
+        ExtCommunity([rd[1], 0x02, rd[2], rd[3], rd[4], rd[5], rd[6], rd[7]])
+    }
+
+    /// The RT of a transitive Route Target community, in config form.
+    pub fn as_rt(&self) -> Option<RouteTarget> {
+        let b = self.0;
+        if b[1] != 0x02 || b[0] > 2 {
+            return None;
         }
-        ExtCommunity(b)
+        RouteDistinguisher::from_octets([0, b[0], b[2], b[3], b[4], b[5], b[6], b[7]])
+            .map(RouteTarget)
     }
 
     /// The RT this community is, if it is a transitive RT of any of the three forms.

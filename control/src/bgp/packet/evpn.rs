@@ -12,27 +12,27 @@
 use super::Reader;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Ethernet Segment Identifier: type octet + 9 value octets (RFC 7432 §5).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Esi(pub [u8; 10]);
-
-impl Esi {
-    pub const ZERO: Esi = Esi([0; 10]);
-    pub fn is_zero(&self) -> bool {
-        self.0 == [0; 10]
-    }
-}
-
-impl std::fmt::Display for Esi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s: Vec<String> = self.0.iter().map(|b| format!("{b:02x}")).collect();
-        f.write_str(&s.join(":"))
-    }
-}
+/// Ethernet Segment Identifier: the validated config type is the wire type too.
+pub use config::Esi;
 
 /// Route Distinguisher as carried (8 octets: type + value, RFC 4364 §4.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Rd(pub [u8; 8]);
+
+impl std::fmt::Display for Rd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match config::RouteDistinguisher::from_octets(self.0) {
+            Some(rd) => write!(f, "{rd}"),
+            None => self.0.iter().try_for_each(|b| write!(f, "{b:02x}")),
+        }
+    }
+}
+
+impl From<config::RouteDistinguisher> for Rd {
+    fn from(rd: config::RouteDistinguisher) -> Rd {
+        Rd(rd.octets())
+    }
+}
 
 /// 3-octet label field: an MPLS label in the high 20 bits, or a whole 24-bit VNI.
 pub type Label = u32;

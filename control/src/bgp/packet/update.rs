@@ -243,7 +243,7 @@ impl Update {
         let Some(withdrawn) = prefixes(w) else {
             return reset("invalid withdrawn routes");
         };
-        let Some(nlri) = prefixes(r.take(r_len(&r)).unwrap_or_default()) else {
+        let Some(nlri) = prefixes(r.take(r.len()).unwrap_or_default()) else {
             return reset("invalid NLRI field");
         };
         u.withdrawn = withdrawn;
@@ -621,10 +621,6 @@ impl Update {
             ..Update::default()
         }
     }
-}
-
-fn r_len(r: &Reader<'_>) -> usize {
-    r.len()
 }
 
 #[cfg(test)]
