@@ -71,6 +71,11 @@ pub enum Out {
     Update(Vec<u8>),
     /// The session went down from Established: flush the peer's routes.
     Down(String),
+    /// The peer asked for our routes again (RFC 2918).
+    RouteRefresh {
+        afi: u16,
+        safi: u8,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -258,9 +263,10 @@ impl Fsm {
                 out.push(Out::Update(b));
                 Established
             }
-            (Established, Event::Msg(Message::RouteRefresh { .. })) => {
+            (Established, Event::Msg(Message::RouteRefresh { afi, safi, .. })) => {
                 self.restart_hold(now);
-                Established // Adj-RIB-Out re-advertisement comes with the RIB
+                out.push(Out::RouteRefresh { afi, safi });
+                Established
             }
             (OpenSent | OpenConfirm | Established, Event::Timer(Timer::Keepalive)) => {
                 out.push(Out::Send(Message::Keepalive));

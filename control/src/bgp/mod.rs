@@ -1,6 +1,7 @@
-//! BGP-4 (RFC 4271) for the BGP-EVPN issue. Today: the message codec (`packet`); the FSM,
-//! sessions, RIBs and the EVPN NLRI come next.
+//! BGP-4 (RFC 4271) for EVPN: the message codec (`packet`), the FSM (`fsm`), one task per
+//! peer (`session`), and the per-peer RIBs (`rib` in, `adj_out` out).
 
+pub mod adj_out;
 pub mod fsm;
 pub mod packet;
 pub mod rib;

@@ -8,13 +8,11 @@
 //!   connect ──┘                      └─► write / connect / close
 //! ```
 
+use super::adj_out::{AdjRibOut, LocalRib, OutCxt};
 use super::fsm::{Event, Fsm, Out, PeerConf, State};
 use super::packet::message::{afi, safi};
-use super::packet::update::{
-    Action, AsSegment, Attrs, DecodeCxt, Decoded, MpNlri, MpReach, Update,
-};
+use super::packet::update::{Action, DecodeCxt, Decoded, Update};
 use super::packet::{message_len, Message, Notification};
-use crate::evpn::Local;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -34,6 +32,13 @@ pub enum PeerEvent {
     Down(String),
     Sent,
     Received,
+    /// What the peer holds of ours after a sync: routes, and totals so far.
+    AdjOut {
+        routes: usize,
+        advertised: u64,
+        withdrawn: u64,
+    },
+    RefreshRequested,
 }
 
 pub type PeerTx = mpsc::Sender<(IpAddr, PeerEvent)>;
@@ -48,42 +53,6 @@ async fn connect_in(netns: String, addr: SocketAddr) -> std::io::Result<TcpStrea
     })
     .await?;
     TcpStream::from_std(s)
-}
-
-/// The UPDATEs that advertise our routes to a peer once Established, End-of-RIB last
-/// (RFC 4724 §2). One route per UPDATE for now; packing comes with the Adj-RIB-Out.
-fn advertisements(local: &[Local], conf: &PeerConf, four_octet_as: bool) -> Vec<Message> {
-    let ebgp = conf.local_as != conf.remote_as;
-    let mut out: Vec<Message> = local
-        .iter()
-        .map(|l| {
-            let u = Update {
-                attrs: Attrs {
-                    mp_reach: Some(MpReach {
-                        afi: afi::L2VPN,
-                        safi: safi::EVPN,
-                        next_hop: vec![IpAddr::V4(conf.router_id)],
-                        nlri: MpNlri::Evpn(vec![l.route.clone()]),
-                    }),
-                    origin: Some(0),
-                    as_path: Some(if ebgp {
-                        vec![AsSegment::Sequence(vec![conf.local_as])]
-                    } else {
-                        Vec::new()
-                    }),
-                    local_pref: (!ebgp).then_some(100),
-                    ext_communities: l.communities.clone(),
-                    ..Attrs::default()
-                },
-                ..Update::default()
-            };
-            Message::Update(u.encode(four_octet_as))
-        })
-        .collect();
-    out.push(Message::Update(
-        Update::end_of_rib(afi::L2VPN, safi::EVPN).encode(four_octet_as),
-    ));
-    out
 }
 
 /// Runs `f` on a short-lived thread inside network namespace `netns`.
@@ -161,7 +130,7 @@ pub async fn run(
     conf: PeerConf,
     addr: SocketAddr,
     netns: String,
-    local: std::sync::Arc<Vec<Local>>,
+    mut local: tokio::sync::watch::Receiver<LocalRib>,
     mut incoming: mpsc::Receiver<TcpStream>,
     tx: PeerTx,
 ) {
@@ -178,6 +147,13 @@ pub async fn run(
     };
     let mut pending = vec![Event::Start];
     let mut last_state = fsm.state;
+    let mut adj_out = AdjRibOut::default();
+    let mut out_cx = OutCxt {
+        local_as: fsm.conf.local_as,
+        ebgp,
+        next_hop: IpAddr::V4(fsm.conf.router_id),
+        four_octet_as: true,
+    };
     loop {
         // Feed queued events, act on the outputs.
         while let Some(ev) = pending.pop() {
@@ -208,20 +184,7 @@ pub async fn run(
                     Out::Established => {
                         if let Some(n) = &fsm.negotiated {
                             cx.four_octet_as = n.four_octet_as;
-                            let mut failed = false;
-                            for m in advertisements(&local, &fsm.conf, n.four_octet_as) {
-                                if let Some(s) = sock.as_mut() {
-                                    if s.write_all(&m.encode()).await.is_err() {
-                                        failed = true;
-                                        break;
-                                    }
-                                    let _ = tx.send((peer, PeerEvent::Sent)).await;
-                                }
-                            }
-                            if failed {
-                                sock = None;
-                                pending.push(Event::TcpDown);
-                            }
+                            out_cx.four_octet_as = n.four_octet_as;
                             let _ = tx
                                 .send((
                                     peer,
@@ -232,6 +195,15 @@ pub async fn run(
                                     },
                                 ))
                                 .await;
+                            adj_out.reset();
+                            local.mark_changed();
+                        }
+                    }
+                    Out::RouteRefresh { afi: a, safi: s } => {
+                        if (a, s) == (afi::L2VPN, safi::EVPN) {
+                            let _ = tx.send((peer, PeerEvent::RefreshRequested)).await;
+                            adj_out.reset();
+                            local.mark_changed();
                         }
                     }
                     Out::Update(body) => {
@@ -250,6 +222,7 @@ pub async fn run(
                         }
                     }
                     Out::Down(why) => {
+                        adj_out.reset();
                         let _ = tx.send((peer, PeerEvent::Down(why))).await;
                     }
                 }
@@ -267,6 +240,7 @@ pub async fn run(
                 None => std::future::pending().await,
             }
         };
+        let established = fsm.state == State::Established && sock.is_some();
         let mut chunk = [0u8; 16384];
         let read = async {
             match sock.as_mut() {
@@ -275,6 +249,39 @@ pub async fn run(
             }
         };
         tokio::select! {
+            r = local.changed(), if established => {
+                if r.is_err() {
+                    pending.push(Event::Stop); // the instance is gone
+                    continue;
+                }
+                let want = local.borrow_and_update().clone();
+                let bodies = adj_out.sync(&want, &out_cx);
+                let n = bodies.len();
+                let mut failed = false;
+                if let Some(s) = sock.as_mut() {
+                    for b in bodies {
+                        if s.write_all(&Message::Update(b).encode()).await.is_err() {
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+                if failed {
+                    sock = None;
+                    pending.push(Event::TcpDown);
+                } else if n > 0 {
+                    for _ in 0..n {
+                        let _ = tx.send((peer, PeerEvent::Sent)).await;
+                    }
+                    let _ = tx
+                        .send((peer, PeerEvent::AdjOut {
+                            routes: adj_out.len(),
+                            advertised: adj_out.advertised,
+                            withdrawn: adj_out.withdrawn,
+                        }))
+                        .await;
+                }
+            }
             Some(s) = incoming.recv() => {
                 // RFC 4271 §6.8, simplified: an Established session wins; otherwise the
                 // connection initiated by the higher BGP identifier wins, taking the peer's
