@@ -156,10 +156,20 @@ pub struct EthernetSegment {
     /// Preference for the preference-based algorithm (higher wins).
     #[serde(default = "default_df_preference")]
     pub df_preference: u16,
+    /// Don't-Preempt (RFC 9785): with equal preference the PE advertising it wins.
+    #[serde(default)]
+    pub dont_preempt: bool,
+    /// DF election wait timer (RFC 8584 §2.1), the same on every PE of the segment.
+    #[serde(default = "default_df_wait_ms")]
+    pub df_wait_ms: u32,
 }
 
 fn default_df_preference() -> u16 {
     32767
+}
+
+fn default_df_wait_ms() -> u32 {
+    3000
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

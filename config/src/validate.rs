@@ -154,6 +154,31 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
         ranges.push((i, lo, hi));
     }
 
+    // Ethernet Segments: one bundle per ESI, a usable timer, and port-active needs LACP to
+    // tell the CE which link is standby (RFC 9786).
+    let mut esis: HashMap<crate::Esi, usize> = HashMap::new();
+    for (i, b) in c.bundles.iter().enumerate() {
+        let Some(es) = &b.es else { continue };
+        if let Some(j) = esis.insert(es.esi, i) {
+            e(
+                format!("bundles[{i}].es.esi"),
+                format!("ESI {} is already used by bundles[{j}]", es.esi),
+            );
+        }
+        if !(100..=300_000).contains(&es.df_wait_ms) {
+            e(
+                format!("bundles[{i}].es.df-wait-ms"),
+                format!("{} is outside 100..=300000", es.df_wait_ms),
+            );
+        }
+        if b.redundancy == crate::Redundancy::PortActive && b.lacp.is_none() {
+            e(
+                format!("bundles[{i}].redundancy"),
+                "port-active needs `lacp` on the bundle".into(),
+            );
+        }
+    }
+
     let bundles: HashSet<&Name> = c.bundles.iter().map(|b| &b.name).collect();
     let mut vlans = HashSet::new();
     for (i, s) in c.interfaces.iter().enumerate() {

@@ -20,6 +20,8 @@ pub enum Request {
     EvpnRoutes {
         route_type: Option<u8>,
     },
+    /// Ethernet Segments with their peers and DF election results.
+    Es,
     /// Set a LACP bundle's role: `active`, `standby`, or `auto` (None: config / DF election).
     SetBundle {
         name: String,

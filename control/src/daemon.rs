@@ -9,9 +9,11 @@
 //! Every input is handled on one task, so no state is shared with a lock.
 
 use crate::api::{InterfaceView, NeighborView, Reply, Request, RouteView};
+use crate::bgp::adj_out::LocalRib;
 use crate::hostif;
 use crate::lacp::{self, Role};
 use crate::neigh::{Action, NeighTable};
+use crate::segment::Segment;
 use anyhow::{bail, Context, Result};
 use config::{Config, Hugepages, MacAddr, PollMode};
 use dataplane::counters::{Counters, DropReason};
@@ -48,6 +50,10 @@ struct PeerStatus {
     updates_rx: u64,
     last_error: Option<String>,
     rib: crate::bgp::rib::AdjRibIn,
+    adj_out_routes: usize,
+    advertised: u64,
+    withdrawn: u64,
+    refreshes_rx: u64,
 }
 
 #[derive(Default, serde::Serialize)]
@@ -68,7 +74,12 @@ struct BundleState {
     name: String,
     link: LinkId,
     lacp: lacp::Bundle,
+    /// `force` in the config.
     forced: Option<Role>,
+    /// `tandemctl set bundle`: wins over everything until `auto`.
+    cli: Option<Role>,
+    /// The Ethernet Segment on this bundle (index in `segments`), if any.
+    segment: Option<usize>,
     lacp_bad: u64,
 }
 
@@ -79,6 +90,9 @@ pub struct Instance {
     /// Links as published: a LACP bundle's `members` are its distributing members.
     links: Vec<Link>,
     bundles: Vec<BundleState>,
+    segments: Vec<Segment>,
+    /// The EVPN routes we originate; every session syncs its Adj-RIB-Out to it.
+    local_tx: tokio::sync::watch::Sender<LocalRib>,
     links_dirty: bool,
     peers: std::collections::BTreeMap<IpAddr, PeerStatus>,
     wire_ports: Vec<Port>,
@@ -288,6 +302,14 @@ impl Instance {
         // LACP bundles start with no distributing member and every member not collecting.
         let mut links = topo.links.clone();
         let mut bundles = Vec::new();
+        let me = cfg
+            .bgp
+            .as_ref()
+            .map(|b| IpAddr::V4(b.router_id))
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let segments: Vec<Segment> = (0..cfg.bundles.len())
+            .filter_map(|i| Segment::new(&cfg, i, me))
+            .collect();
         for b in &cfg.bundles {
             let Some(l) = &b.lacp else { continue };
             let Some(link) = links.iter().position(|x| x.name == b.name.as_str()) else {
@@ -315,14 +337,23 @@ impl Instance {
                 config::BundleRole::Active => Role::Active,
                 config::BundleRole::Standby => Role::Standby,
             });
+            let segment = segments.iter().position(|s| s.name == b.name.as_str());
+            // A port-active segment starts as non-DF: standby until the election says DF.
+            let initial = if segment.is_some() && b.redundancy == config::Redundancy::PortActive {
+                Role::Standby
+            } else {
+                Role::Active
+            };
             let mut lb = lacp::Bundle::new(conf, &members);
-            lb.set_role(Instant::now(), forced.unwrap_or(Role::Active));
+            lb.set_role(Instant::now(), forced.unwrap_or(initial));
             tracing::info!(bundle = %b.name, role = ?lb.role, "lacp bundle");
             bundles.push(BundleState {
                 name: b.name.to_string(),
                 link: link as LinkId,
                 lacp: lb,
                 forced,
+                cli: None,
+                segment,
                 lacp_bad: 0,
             });
         }
@@ -363,6 +394,8 @@ impl Instance {
             ports,
             links,
             bundles,
+            segments,
+            local_tx: tokio::sync::watch::Sender::new(LocalRib::default()),
             links_dirty: false,
             peers: Default::default(),
             wire_ports,
@@ -413,10 +446,6 @@ impl Instance {
             return;
         };
         let netns = self.cfg.host_netns(vrf);
-        let local = Arc::new(crate::evpn::local_routes(&self.cfg));
-        for l in local.iter() {
-            tracing::info!(route = ?l.route, "originating");
-        }
         let mut listeners = std::collections::HashMap::new();
         for n in &b.neighbors {
             let (in_tx, in_rx) = mpsc::channel(4);
@@ -448,7 +477,7 @@ impl Instance {
                 conf,
                 addr,
                 netns.clone(),
-                local.clone(),
+                self.local_tx.subscribe(),
                 in_rx,
                 tx.clone(),
             ));
@@ -478,15 +507,28 @@ impl Instance {
             PeerEvent::Update(d) => {
                 p.updates_rx += 1;
                 p.rib.apply(&d);
+                self.es_update(Instant::now());
             }
             PeerEvent::Down(why) => {
                 tracing::info!(%peer, %why, "bgp session down");
                 p.established_at = None;
                 p.last_error = Some(why);
                 p.rib.routes.clear();
+                p.adj_out_routes = 0;
+                self.es_update(Instant::now());
             }
             PeerEvent::Sent => p.msgs_tx += 1,
             PeerEvent::Received => p.msgs_rx += 1,
+            PeerEvent::AdjOut {
+                routes,
+                advertised,
+                withdrawn,
+            } => {
+                p.adj_out_routes = routes;
+                p.advertised = advertised;
+                p.withdrawn = withdrawn;
+            }
+            PeerEvent::RefreshRequested => p.refreshes_rx += 1,
         }
     }
 
@@ -507,6 +549,10 @@ impl Instance {
                     "msgs_tx": p.msgs_tx,
                     "updates_rx": p.updates_rx,
                     "evpn_routes": p.rib.routes.len(),
+                    "evpn_routes_sent": p.adj_out_routes,
+                    "advertised": p.advertised,
+                    "withdrawn": p.withdrawn,
+                    "route_refresh_rx": p.refreshes_rx,
                     "withdrawn_by_error": p.rib.withdrawn_by_error,
                     "last_error": p.last_error,
                 })
@@ -589,8 +635,79 @@ impl Instance {
             self.act(a);
         }
         self.lacp_tick(now);
+        self.es_update(now);
         self.publish_dirty();
         self.publisher.reclaim();
+    }
+
+    /// Runs the Ethernet Segments: operational state from the member links (LACP: a member
+    /// that hears its partner), peers from the RT-4s received, the DF timer, and the results:
+    /// the routes we originate and, in port-active mode, the bundle's LACP role.
+    fn es_update(&mut self, now: Instant) {
+        let mut routes_changed = false;
+        for si in 0..self.segments.len() {
+            let bi = self.segments[si].bundle;
+            let up = match self.bundles.iter().find(|b| b.segment == Some(si)) {
+                Some(b) => b
+                    .lacp
+                    .members
+                    .iter()
+                    .any(|m| m.link_up && m.rx == lacp::RxState::Current),
+                None => self.topo.links.iter().any(|l| {
+                    l.name == self.cfg.bundles[bi].name.as_str()
+                        && l.members
+                            .iter()
+                            .any(|p| port::link_up(self.ports[usize::from(*p)].dpdk_port))
+                }),
+            };
+            let s = &mut self.segments[si];
+            if s.set_up(now, up) {
+                tracing::info!(es = %s.name, esi = %s.esi, up, "ethernet segment");
+                routes_changed = true;
+            }
+            let remote = s.remote(self.peers.values().map(|p| &p.rib));
+            if s.election.set_remote(now, remote) {
+                tracing::info!(es = %s.name, candidates = ?s.election.candidates.keys().collect::<Vec<_>>(), "ES peers changed");
+            }
+            s.election.poll(now);
+        }
+        // Port-active: the DF's bundle is active, the others standby (RFC 9786).
+        for b in &mut self.bundles {
+            let Some(si) = b.segment else { continue };
+            let s = &mut self.segments[si];
+            if s.redundancy != config::Redundancy::PortActive {
+                continue;
+            }
+            let df = s.election.is_df(0);
+            let want = b
+                .cli
+                .or(b.forced)
+                .unwrap_or(if df { Role::Active } else { Role::Standby });
+            if want != b.lacp.role {
+                tracing::info!(bundle = %b.name, role = ?want, df, algorithm = crate::segment::alg_name(s.election.alg.0), "DF election: bundle role");
+                b.lacp.set_role(now, want);
+                s.df_since = Some(now);
+                self.links_dirty = true;
+            }
+        }
+        if routes_changed {
+            self.publish_local();
+        }
+    }
+
+    /// Publishes the routes we originate to the sessions (each diffs it with what it sent).
+    fn publish_local(&mut self) {
+        let up: Vec<_> = self
+            .segments
+            .iter()
+            .filter(|s| s.up)
+            .map(|s| s.esi)
+            .collect();
+        let routes = crate::evpn::local_routes(&self.cfg, |e| up.contains(e));
+        let map: std::collections::HashMap<_, _> =
+            routes.into_iter().map(|l| (l.route.key(), l)).collect();
+        tracing::info!(routes = map.len(), "local EVPN routes");
+        self.local_tx.send_replace(Arc::new(map));
     }
 
     fn lacp_rx(&mut self, now: Instant, port: PortIdx, frame: &[u8]) {
@@ -791,6 +908,7 @@ impl Instance {
             Request::Bundles => Ok(self.bundle_views()),
             Request::BgpSummary => Ok(self.bgp_summary()),
             Request::EvpnRoutes { route_type } => Ok(self.evpn_routes(route_type)),
+            Request::Es => Ok(self.es_views()),
             Request::SetBundle { name, role } => self.set_bundle(&name, role.as_deref()),
         };
         match v {
@@ -805,16 +923,50 @@ impl Instance {
             .iter_mut()
             .find(|b| b.name == name)
             .ok_or_else(|| format!("no LACP bundle named `{name}`"))?;
-        let r = match role {
-            Some("active") => Role::Active,
-            Some("standby") => Role::Standby,
-            Some("auto") | None => b.forced.unwrap_or(Role::Active),
+        b.cli = match role {
+            Some("active") => Some(Role::Active),
+            Some("standby") => Some(Role::Standby),
+            Some("auto") | None => None,
             Some(x) => return Err(format!("role `{x}`: use active, standby or auto")),
         };
+        let r = b.cli.or(b.forced).unwrap_or(if b.segment.is_some() {
+            b.lacp.role
+        } else {
+            Role::Active
+        });
         tracing::info!(bundle = %name, role = ?r, "bundle role set");
         b.lacp.set_role(Instant::now(), r);
+        let r = self.bundle_role_after_es(name);
         self.lacp_tick(Instant::now());
         Ok(serde_json::json!({ "bundle": name, "role": r }))
+    }
+
+    /// Re-applies the DF election to the bundles (after `auto`) and returns `name`'s role.
+    fn bundle_role_after_es(&mut self, name: &str) -> Option<Role> {
+        self.es_update(Instant::now());
+        self.bundles
+            .iter()
+            .find(|b| b.name == name)
+            .map(|b| b.lacp.role)
+    }
+
+    fn es_views(&self) -> serde_json::Value {
+        let now = Instant::now();
+        serde_json::Value::Array(
+            self.segments
+                .iter()
+                .map(|s| {
+                    let mut v = s.view(now);
+                    if let Some(b) = self.bundles.iter().find(|b| {
+                        b.segment
+                            .is_some_and(|i| std::ptr::eq(&self.segments[i], s))
+                    }) {
+                        v["bundle_role"] = serde_json::json!(b.lacp.role);
+                    }
+                    v
+                })
+                .collect(),
+        )
     }
 
     fn bundle_views(&self) -> serde_json::Value {

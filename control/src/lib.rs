@@ -8,4 +8,5 @@ pub mod evpn;
 pub mod hostif;
 pub mod lacp;
 pub mod neigh;
+pub mod segment;
 pub mod server;

@@ -76,6 +76,10 @@ enum Show {
         #[arg(long = "type")]
         route_type: Option<u8>,
     },
+    /// Ethernet Segments: state, peers found through RT-4, DF algorithm in use.
+    Es,
+    /// DF election results per (ES, VLAN).
+    Df,
 }
 
 fn main() -> std::process::ExitCode {
@@ -127,6 +131,7 @@ fn run(cli: Cli) -> Result<()> {
         Show::Evpn { route_type, .. } => Request::EvpnRoutes {
             route_type: *route_type,
         },
+        Show::Es | Show::Df => Request::Es,
     };
     let v = call(&sock, &req)?;
 
@@ -312,6 +317,60 @@ fn run(cli: Cli) -> Result<()> {
                     .collect();
                 if !c.is_empty() {
                     println!("      {}", c.join(" "));
+                }
+            }
+        }
+        Show::Es => {
+            for e in v.as_array().into_iter().flatten() {
+                println!(
+                    "ES {} esi {} {} {} df-state {} algorithm {} (configured {}) bundle {}",
+                    e["name"].as_str().unwrap_or("?"),
+                    e["esi"].as_str().unwrap_or("?"),
+                    e["redundancy"].as_str().unwrap_or("?"),
+                    if e["up"].as_bool().unwrap_or(false) {
+                        "up"
+                    } else {
+                        "down"
+                    },
+                    e["df_state"].as_str().unwrap_or("?"),
+                    e["df_algorithm_in_use"]["name"].as_str().unwrap_or("?"),
+                    e["df_algorithm"]["configured"],
+                    e["bundle_role"].as_str().unwrap_or("-"),
+                );
+                for p in e["peers"].as_array().into_iter().flatten() {
+                    println!(
+                        "  PE {:<16} {}{}",
+                        p["originator"].as_str().unwrap_or("?"),
+                        p["df_election"],
+                        if p["local"].as_bool().unwrap_or(false) {
+                            " (this PE)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+        }
+        Show::Df => {
+            println!(
+                "{:<12} {:<30} {:>5}  {:<16} {:<16} local",
+                "ES", "ESI", "VLAN", "DF", "backup"
+            );
+            for e in v.as_array().into_iter().flatten() {
+                for d in e["df"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<12} {:<30} {:>5}  {:<16} {:<16} {}",
+                        e["name"].as_str().unwrap_or("?"),
+                        e["esi"].as_str().unwrap_or("?"),
+                        d["vlan"],
+                        d["df"].as_str().unwrap_or("-"),
+                        d["backup"].as_str().unwrap_or("-"),
+                        if d["local_is_df"].as_bool().unwrap_or(false) {
+                            "DF"
+                        } else {
+                            "non-DF"
+                        }
+                    );
                 }
             }
         }

@@ -2,10 +2,53 @@
 //! (RT-4, for discovery and DF election) and the Ethernet A-D per ES route (RT-1, for
 //! aliasing and mass withdraw). ES/DF procedures: shared/spec/evpn-procedures.md.
 
+pub mod df;
+
 use crate::bgp::packet::ecomm::{df_alg, tunnel, ExtCommunity};
 use crate::bgp::packet::evpn::{Esi, EvpnRoute, Rd};
 use config::{Config, DfAlgorithm, MacAddr, Redundancy, RouteTarget};
 use std::net::{IpAddr, Ipv4Addr};
+
+/// The DF election this PE asks for on a segment (its DF Election EC): port-active adds the
+/// Port Mode capability (RFC 9786), `dont-preempt` the DP bit (RFC 9785).
+pub fn wish(b: &config::Bundle, es: &config::EthernetSegment) -> df::Wish {
+    let (alg, preference) = match es.df_algorithm {
+        DfAlgorithm::Modulo => (df_alg::MODULO, 0),
+        DfAlgorithm::Hrw => (df_alg::HRW, 0),
+        DfAlgorithm::Preference => (df_alg::PREFERENCE, es.df_preference),
+    };
+    let mut bitmap = 0;
+    if b.redundancy == Redundancy::PortActive {
+        bitmap |= df::cap::PORT_MODE;
+    }
+    if es.dont_preempt && alg == df_alg::PREFERENCE {
+        bitmap |= df::cap::DP;
+    }
+    df::Wish {
+        alg,
+        bitmap,
+        preference,
+    }
+}
+
+/// The VLANs a segment elects a DF for: each sub-interface's VLAN (its Ethernet Tag) and 0
+/// for a routed main interface; only 0 in port-active mode.
+pub fn es_vlans(cfg: &Config, b: &config::Bundle) -> Vec<u32> {
+    if b.redundancy == Redundancy::PortActive {
+        return vec![0];
+    }
+    let mut v: Vec<u32> = cfg
+        .interfaces
+        .iter()
+        .filter(|s| s.parent == b.name)
+        .map(|s| u32::from(s.vlan.get()))
+        .collect();
+    if b.vrf.is_some() || v.is_empty() {
+        v.push(0);
+    }
+    v.sort_unstable();
+    v
+}
 
 /// A locally originated route and its extended communities.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +73,9 @@ pub fn es_import(esi: &Esi) -> ExtCommunity {
     ExtCommunity::es_import(MacAddr([b[1], b[2], b[3], b[4], b[5], b[6]]))
 }
 
-pub fn local_routes(cfg: &Config) -> Vec<Local> {
+/// The routes of every Ethernet Segment for which `up(esi)`: a segment that goes down takes
+/// its RT-4 and RT-1 per ES with it (mass withdraw, RFC 7432 §8.2; peers re-elect, §8.5).
+pub fn local_routes(cfg: &Config, up: impl Fn(&Esi) -> bool) -> Vec<Local> {
     let Some(bgp) = &cfg.bgp else {
         return Vec::new();
     };
@@ -38,11 +83,10 @@ pub fn local_routes(cfg: &Config) -> Vec<Local> {
     for b in &cfg.bundles {
         let Some(es) = &b.es else { continue };
         let esi = es.esi;
-        let (alg, pref) = match es.df_algorithm {
-            DfAlgorithm::Modulo => (df_alg::MODULO, 0),
-            DfAlgorithm::Hrw => (df_alg::HRW, 0),
-            DfAlgorithm::Preference => (df_alg::PREFERENCE, es.df_preference),
-        };
+        if !up(&esi) {
+            continue;
+        }
+        let w = wish(b, es);
         out.push(Local {
             route: EvpnRoute::EthernetSegment {
                 rd: rd_type1(bgp.router_id, 0),
@@ -51,7 +95,7 @@ pub fn local_routes(cfg: &Config) -> Vec<Local> {
             },
             communities: vec![
                 es_import(&esi),
-                ExtCommunity::df_election(alg, 0, pref),
+                ExtCommunity::df_election(w.alg, w.bitmap, w.preference),
                 ExtCommunity::encapsulation(tunnel::VXLAN),
             ],
         });
@@ -74,8 +118,10 @@ pub fn local_routes(cfg: &Config) -> Vec<Local> {
         }
         let mut communities: Vec<ExtCommunity> =
             rts.into_iter().map(ExtCommunity::route_target).collect();
+        // Single-Active flag for single-active and port-active (RFC 9786 §3: remote PEs treat
+        // a port-active ES like a single-active one).
         communities.push(ExtCommunity::esi_label(
-            b.redundancy == Redundancy::SingleActive,
+            b.redundancy != Redundancy::AllActive,
             0,
         ));
         communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
@@ -113,7 +159,8 @@ bgp: { asn: 65000, router-id: 192.0.2.1, vrf: A }
 "#,
         )
         .expect("config");
-        let r = local_routes(&cfg);
+        let r = local_routes(&cfg, |_| true);
+        assert!(local_routes(&cfg, |_| false).is_empty());
         assert_eq!(r.len(), 2);
         let esi = Esi([1, 2, 0, 0, 0, 0xaa, 1, 0, 1, 0]);
         assert_eq!(
