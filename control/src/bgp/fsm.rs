@@ -218,6 +218,15 @@ impl Fsm {
                 out.push(Out::Connect);
                 Connect
             }
+            // A connection from the peer while we wait to retry: automatic start with passive
+            // TCP establishment (RFC 4271 §8.1.1, event 5), else two peers that both back off
+            // can keep refusing each other's connections in lockstep.
+            (Idle, Event::TcpUp) => {
+                self.connect_retry = None;
+                out.push(Out::Send(self.open()));
+                self.hold = Some(now + LARGE_HOLD);
+                OpenSent
+            }
             (Idle, _) => Idle,
             (_, Event::Stop) => {
                 self.notify_and_idle(now, Notification::new(6, 2, Vec::new()), &mut out)
@@ -378,6 +387,48 @@ mod tests {
             f.handle(t0 + Duration::from_secs(3), Event::Timer(Timer::Keepalive)),
             vec![Out::Send(Message::Keepalive)]
         );
+    }
+
+    /// While backing off in Idle, a connection from the peer is taken (passive start), so two
+    /// peers with the same retry period cannot refuse each other forever.
+    #[test]
+    fn idle_takes_the_peers_connection() {
+        let t0 = Instant::now();
+        let mut f = Fsm::new(conf());
+        up(&mut f, t0);
+        f.handle(t0, Event::TcpDown);
+        assert_eq!(f.state, State::Idle);
+        let o = f.handle(t0, Event::TcpUp);
+        assert!(matches!(&o[..], [Out::Send(Message::Open(_))]), "{o:?}");
+        assert_eq!(f.state, State::OpenSent);
+        assert_eq!(
+            f.expired(t0 + Duration::from_secs(5)),
+            None,
+            "no retry timer left"
+        );
+    }
+
+    #[test]
+    fn route_refresh_asks_for_a_readvertisement() {
+        let t0 = Instant::now();
+        let mut f = Fsm::new(conf());
+        up(&mut f, t0);
+        let o = f.handle(
+            t0,
+            Event::Msg(Message::RouteRefresh {
+                afi: afi::L2VPN,
+                subtype: 0,
+                safi: safi::EVPN,
+            }),
+        );
+        assert_eq!(
+            o,
+            vec![Out::RouteRefresh {
+                afi: afi::L2VPN,
+                safi: safi::EVPN
+            }]
+        );
+        assert_eq!(f.state, State::Established);
     }
 
     #[test]

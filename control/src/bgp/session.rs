@@ -133,6 +133,7 @@ pub async fn run(
     mut local: tokio::sync::watch::Receiver<LocalRib>,
     mut incoming: mpsc::Receiver<TcpStream>,
     tx: PeerTx,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let peer = addr.ip();
     let ebgp = conf.local_as != conf.remote_as;
@@ -154,6 +155,7 @@ pub async fn run(
         next_hop: IpAddr::V4(fsm.conf.router_id),
         four_octet_as: true,
     };
+    let mut stopping = false;
     loop {
         // Feed queued events, act on the outputs.
         while let Some(ev) = pending.pop() {
@@ -232,6 +234,13 @@ pub async fn run(
                 let _ = tx.send((peer, PeerEvent::State(fsm.state))).await;
             }
         }
+        if stopping {
+            // ManualStop sent its Cease and closed: the task ends with the instance.
+            if let Some(mut s) = sock.take() {
+                let _ = s.shutdown().await;
+            }
+            return;
+        }
         // Wait for the next timer or bytes from the peer.
         let deadline = fsm.next_deadline().map(tokio::time::Instant::from_std);
         let sleep = async {
@@ -249,6 +258,12 @@ pub async fn run(
             }
         };
         tokio::select! {
+            _ = stop.changed() => {
+                // Administrative shutdown: Cease (RFC 4486 subcode 2) so the peer re-elects
+                // and re-routes at once instead of after its hold time.
+                stopping = true;
+                pending.push(Event::Stop);
+            }
             r = local.changed(), if established => {
                 if r.is_err() {
                     pending.push(Event::Stop); // the instance is gone
@@ -290,8 +305,8 @@ pub async fn run(
                 let peer_id = match peer { IpAddr::V4(a) => u32::from(a), IpAddr::V6(_) => 0 };
                 let ours_wins = u32::from(fsm.conf.router_id) > peer_id;
                 match fsm.state {
-                    State::Established | State::Idle => drop(s),
-                    State::Connect | State::Active => {
+                    State::Established => drop(s),
+                    State::Idle | State::Connect | State::Active => {
                         sock = Some(s);
                         buf.clear();
                         pending.push(Event::TcpUp);
