@@ -93,6 +93,8 @@ pub struct Instance {
     segments: Vec<Segment>,
     /// The EVPN routes we originate; every session syncs its Adj-RIB-Out to it.
     local_tx: tokio::sync::watch::Sender<LocalRib>,
+    /// Set on shutdown: sessions send Cease and end.
+    stop_tx: tokio::sync::watch::Sender<bool>,
     links_dirty: bool,
     peers: std::collections::BTreeMap<IpAddr, PeerStatus>,
     wire_ports: Vec<Port>,
@@ -396,6 +398,7 @@ impl Instance {
             bundles,
             segments,
             local_tx: tokio::sync::watch::Sender::new(LocalRib::default()),
+            stop_tx: tokio::sync::watch::Sender::new(false),
             links_dirty: false,
             peers: Default::default(),
             wire_ports,
@@ -431,6 +434,7 @@ impl Instance {
                 _ = term.recv() => break,
             }
         }
+        self.leave(&mut peer_rx).await;
         self.shutdown();
         Ok(())
     }
@@ -480,6 +484,7 @@ impl Instance {
                 self.local_tx.subscribe(),
                 in_rx,
                 tx.clone(),
+                self.stop_tx.subscribe(),
             ));
         }
         let port = b.neighbors.first().map(|n| n.port).unwrap_or(179);
@@ -860,6 +865,41 @@ impl Instance {
             }
             Action::Expire { .. } => {} // counted by the neighbour table
         }
+    }
+
+    /// Leaves the network gracefully while the dataplane still runs: LACP out of sync on every
+    /// bundle (the CE moves its traffic now, not after its LACP timeout) and a Cease to every
+    /// BGP peer (the other PEs of our segments re-elect now, not after their hold time).
+    async fn leave(
+        &mut self,
+        peer_rx: &mut mpsc::Receiver<(IpAddr, crate::bgp::session::PeerEvent)>,
+    ) {
+        let now = Instant::now();
+        for b in &mut self.bundles {
+            b.cli = Some(Role::Standby); // also keeps the DF election from re-activating it
+            b.lacp.set_role(now, Role::Standby);
+        }
+        self.lacp_tick(now);
+        self.stop_tx.send_replace(true);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+        while self
+            .peers
+            .values()
+            .any(|p| p.state.is_some_and(|s| s != crate::bgp::fsm::State::Idle))
+        {
+            match tokio::time::timeout_at(deadline, peer_rx.recv()).await {
+                Ok(Some((peer, ev))) => self.peer_event(peer, ev),
+                _ => break,
+            }
+        }
+        // The out-of-sync LACPDUs may wait for the transmit rate limit (≤ 333 ms); then let
+        // the workers transmit what was queued.
+        let deadline = Instant::now() + Duration::from_millis(400);
+        while self.bundles.iter().any(|b| b.lacp.tx_pending()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.lacp_tick(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     fn shutdown(&mut self) {

@@ -213,6 +213,11 @@ impl Bundle {
         }
     }
 
+    /// A LACPDU is waiting for the transmit rate limit (3 per second, 802.1AX §6.4.16).
+    pub fn tx_pending(&self) -> bool {
+        self.members.iter().any(|m| m.ntt && m.link_up)
+    }
+
     /// Timers; returns the LACPDUs to send as (member index, PDU).
     pub fn tick(&mut self, now: Instant) -> Vec<(usize, Lacpdu)> {
         for m in &mut self.members {

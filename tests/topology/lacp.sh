@@ -59,18 +59,19 @@ while time.time() < end:
     time.sleep(0.1)' "$2"
 }
 
-# seq_rx NAME PORT OUT: a UDP receiver in PE NAME's VRF-A host namespace (the exception path)
-# writing every received sequence number to OUT. Prints its PID.
+# seq_rx NAME PORT OUT [IDLE_S]: a UDP receiver in PE NAME's VRF-A host namespace (the
+# exception path) writing every received sequence number to OUT; it ends after IDLE_S seconds
+# (default 3) without a packet. Prints its PID.
 seq_rx() {
   ip netns exec "${P}$1-A" timeout 60 python3 -c '
 import socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("192.0.2.1", int(sys.argv[1])))
-s.settimeout(3)
+s.settimeout(float(sys.argv[3]))
 with open(sys.argv[2], "w") as f:
     while True:
         try: d, _ = s.recvfrom(64)
         except socket.timeout: break
-        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$2" "$3" >/dev/null 2>"$3.err" &
+        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$2" "$3" "${4:-3}" >/dev/null 2>"$3.err" &
   echo $!
 }
 # seq_tx NS RATE SECONDS PORT: a constant-rate UDP stream of sequence numbers to 192.0.2.1.

@@ -32,8 +32,8 @@ note "ce1.10 received: PE1 $rx1, PE2 $rx2 packets (160 UDP flows for 5 s + ARP)"
 check "PE1 received part of the flows" test "${rx1:-0}" -gt 10
 check "PE2 received part of the flows" test "${rx2:-0}" -gt 10
 
-log "failover: kill PE2"
-kill "$PID_pe2"
+log "failover: kill -9 PE2 (no goodbye: the CE must time it out)"
+kill -9 "$PID_pe2"
 ms=$(time_until 15 ovs_members_are ce lag0 enabled disabled) || ms=timeout
 note "OVS disabled l2a ${ms} ms after PE2 was killed (fast LACP timeout is 3 s)"
 check "l2a disabled, l1a still enabled" ovs_members_are ce lag0 enabled disabled
