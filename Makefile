@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:/opt/tandem/ovs/usr/bin:/opt/tandem/ovs/usr/sbin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: all deps build lab test unit loom fuzz topology bench clean
+.PHONY: all deps build lab test unit loom fuzz topology bench bench-bgp clean
 
 all: build
 
@@ -35,6 +35,11 @@ topology: build
 
 bench: build
 	$(CARGO) run --release -p tandem-bench -- fib
+	bash bench/bgp_import.sh
+
+# EVPN import NLRI/s: tandemd vs GoBGP vs FRR on the same stream (ROUTES, RUNS).
+bench-bgp: build
+	bash bench/bgp_import.sh $${ROUTES:-500000} $${RUNS:-3}
 
 clean:
 	$(CARGO) clean
