@@ -389,6 +389,17 @@ pub struct BgpNeighbor {
     pub connect_retry_s: u16,
     #[serde(default = "default_port")]
     pub port: u16,
+    /// TCP-MD5 signature key (RFC 2385), set on the connecting and the listening socket.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// GTSM (RFC 5082): send with TTL 255 and accept only packets from at most this many hops
+    /// away (1 = directly connected).
+    #[serde(default)]
+    pub ttl_security_hops: Option<u8>,
+    /// Most EVPN routes accepted from this peer; one more ends the session with a Cease
+    /// (6/1, RFC 4486) and it is retried after `connect-retry-s`.
+    #[serde(default)]
+    pub max_prefix: Option<u32>,
 }
 
 fn default_hold() -> u16 {

@@ -304,6 +304,27 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
                     reason: "must be 0 or at least 3 seconds (RFC 4271)".into(),
                 });
             }
+            if let Some(p) = &n.password {
+                // struct tcp_md5sig holds at most TCP_MD5SIG_MAXKEYLEN (80) octets.
+                if p.is_empty() || p.len() > 80 {
+                    errs.push(ConfigError::Invalid {
+                        path: format!("bgp.neighbors[{i}].password"),
+                        reason: format!("{} octets: must be 1 to 80", p.len()),
+                    });
+                }
+            }
+            if n.ttl_security_hops == Some(0) {
+                errs.push(ConfigError::Invalid {
+                    path: format!("bgp.neighbors[{i}].ttl-security-hops"),
+                    reason: "must be 1 (directly connected) to 254".into(),
+                });
+            }
+            if n.max_prefix == Some(0) {
+                errs.push(ConfigError::Invalid {
+                    path: format!("bgp.neighbors[{i}].max-prefix"),
+                    reason: "must be at least 1 (leave it out for no limit)".into(),
+                });
+            }
         }
     }
 

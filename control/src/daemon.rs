@@ -51,6 +51,10 @@ struct PeerStatus {
     last_error: Option<String>,
     rib: crate::bgp::rib::AdjRibIn,
     adj_out_routes: usize,
+    max_prefix: Option<u32>,
+    max_prefix_hits: u64,
+    /// Ends the session with a NOTIFICATION (max-prefix).
+    cease: Option<mpsc::Sender<crate::bgp::packet::Notification>>,
     advertised: u64,
     withdrawn: u64,
     refreshes_rx: u64,
@@ -97,6 +101,8 @@ pub struct Instance {
     stop_tx: tokio::sync::watch::Sender<bool>,
     links_dirty: bool,
     peers: std::collections::BTreeMap<IpAddr, PeerStatus>,
+    /// The best path of every EVPN route the peers sent.
+    loc: crate::bgp::rib::LocRib,
     wire_ports: Vec<Port>,
     host_netns: Vec<String>,
     routes: Vec<Arc<Routes>>,
@@ -401,6 +407,7 @@ impl Instance {
             stop_tx: tokio::sync::watch::Sender::new(false),
             links_dirty: false,
             peers: Default::default(),
+            loc: Default::default(),
             wire_ports,
             host_netns,
             routes,
@@ -453,7 +460,12 @@ impl Instance {
         let mut listeners = std::collections::HashMap::new();
         for n in &b.neighbors {
             let (in_tx, in_rx) = mpsc::channel(4);
-            listeners.insert(n.address, in_tx);
+            let opts = crate::bgp::sockopt::SockOpts {
+                md5_key: n.password.as_ref().map(|p| p.as_bytes().to_vec()),
+                ttl_hops: n.ttl_security_hops,
+            };
+            listeners.insert(n.address, (in_tx, opts.clone()));
+            let (cease_tx, cease_rx) = mpsc::channel(1);
             let conf = PeerConf {
                 local_as: b.asn,
                 remote_as: n.remote_as,
@@ -472,6 +484,8 @@ impl Instance {
                 n.address,
                 PeerStatus {
                     remote_as: n.remote_as,
+                    max_prefix: n.max_prefix,
+                    cease: Some(cease_tx),
                     ..Default::default()
                 },
             );
@@ -481,10 +495,14 @@ impl Instance {
                 conf,
                 addr,
                 netns.clone(),
-                self.local_tx.subscribe(),
-                in_rx,
-                tx.clone(),
-                self.stop_tx.subscribe(),
+                opts,
+                crate::bgp::session::Links {
+                    local: self.local_tx.subscribe(),
+                    incoming: in_rx,
+                    tx: tx.clone(),
+                    stop: self.stop_tx.subscribe(),
+                    cease: cease_rx,
+                },
             ));
         }
         let port = b.neighbors.first().map(|n| n.port).unwrap_or(179);
@@ -511,16 +529,29 @@ impl Instance {
             }
             PeerEvent::Update(d) => {
                 p.updates_rx += 1;
-                p.rib.apply(&d);
-                self.es_update(Instant::now());
+                let keys = p.rib.apply(&d);
+                if let Some(max) = p.max_prefix {
+                    if p.rib.routes.len() > max as usize && p.established_at.is_some() {
+                        // RFC 4486 §4: Cease 1 with AFI, SAFI and the limit.
+                        let mut data = vec![0, 25, 70];
+                        data.extend_from_slice(&max.to_be_bytes());
+                        tracing::warn!(%peer, max, routes = p.rib.routes.len(), "max-prefix exceeded: ending the session");
+                        p.max_prefix_hits += 1;
+                        if let Some(c) = &p.cease {
+                            let _ = c.try_send(crate::bgp::packet::Notification::new(6, 1, data));
+                        }
+                    }
+                }
+                self.rib_changed(keys);
             }
             PeerEvent::Down(why) => {
                 tracing::info!(%peer, %why, "bgp session down");
                 p.established_at = None;
                 p.last_error = Some(why);
-                p.rib.routes.clear();
                 p.adj_out_routes = 0;
-                self.es_update(Instant::now());
+                let keys: Vec<_> = p.rib.routes.drain().map(|(k, _)| k).collect();
+                self.rib_changed(keys);
+                self.es_update(Instant::now(), true);
             }
             PeerEvent::Sent => p.msgs_tx += 1,
             PeerEvent::Received => p.msgs_rx += 1,
@@ -534,6 +565,29 @@ impl Instance {
                 p.withdrawn = withdrawn;
             }
             PeerEvent::RefreshRequested => p.refreshes_rx += 1,
+        }
+    }
+
+    /// Best-path selection for the route keys an UPDATE or a session loss touched, and the
+    /// DF election if an Ethernet Segment route was among them.
+    fn rib_changed(&mut self, keys: Vec<crate::bgp::packet::evpn::EvpnRoute>) {
+        use crate::bgp::rib::Candidate;
+        let local_as = self.cfg.bgp.as_ref().map(|b| b.asn).unwrap_or(0);
+        let mut es = false;
+        for k in &keys {
+            es |= k.code() == 4;
+            let cands = self.peers.iter().filter_map(|(a, p)| {
+                p.rib.routes.get(k).map(|e| Candidate {
+                    peer: *a,
+                    router_id: p.peer_router_id.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                    ebgp: p.remote_as != local_as,
+                    entry: e,
+                })
+            });
+            self.loc.select(k, cands);
+        }
+        if es {
+            self.es_update(Instant::now(), true);
         }
     }
 
@@ -555,6 +609,8 @@ impl Instance {
                     "updates_rx": p.updates_rx,
                     "evpn_routes": p.rib.routes.len(),
                     "evpn_routes_sent": p.adj_out_routes,
+                    "max_prefix": p.max_prefix,
+                    "max_prefix_hits": p.max_prefix_hits,
                     "advertised": p.advertised,
                     "withdrawn": p.withdrawn,
                     "route_refresh_rx": p.refreshes_rx,
@@ -564,6 +620,8 @@ impl Instance {
             })
             .collect();
         serde_json::json!({
+            "loc_rib_routes": self.loc.best.len(),
+            "loc_rib_changes": self.loc.changes,
             "asn": self.cfg.bgp.as_ref().map(|b| b.asn),
             "router_id": self.cfg.bgp.as_ref().map(|b| b.router_id.to_string()),
             "neighbors": v,
@@ -579,7 +637,10 @@ impl Instance {
                     .routes
                     .values()
                     .filter(|e| route_type.is_none_or(|t| e.route.code() == t))
-                    .map(|e| crate::bgp::rib::route_json(*a, e))
+                    .map(|e| {
+                        let best = self.loc.best.get(&e.route.key()) == Some(a);
+                        crate::bgp::rib::route_json(*a, e, best)
+                    })
             })
             .collect();
         v.sort_by_key(|r| {
@@ -640,7 +701,7 @@ impl Instance {
             self.act(a);
         }
         self.lacp_tick(now);
-        self.es_update(now);
+        self.es_update(now, false);
         self.publish_dirty();
         self.publisher.reclaim();
     }
@@ -648,7 +709,8 @@ impl Instance {
     /// Runs the Ethernet Segments: operational state from the member links (LACP: a member
     /// that hears its partner), peers from the RT-4s received, the DF timer, and the results:
     /// the routes we originate and, in port-active mode, the bundle's LACP role.
-    fn es_update(&mut self, now: Instant) {
+    /// `rescan`: the peers' RT-4s may have changed (an UPDATE carried one, a session ended).
+    fn es_update(&mut self, now: Instant, rescan: bool) {
         let mut routes_changed = false;
         for si in 0..self.segments.len() {
             let bi = self.segments[si].bundle;
@@ -670,9 +732,11 @@ impl Instance {
                 tracing::info!(es = %s.name, esi = %s.esi, up, "ethernet segment");
                 routes_changed = true;
             }
-            let remote = s.remote(self.peers.values().map(|p| &p.rib));
-            if s.election.set_remote(now, remote) {
-                tracing::info!(es = %s.name, candidates = ?s.election.candidates.keys().collect::<Vec<_>>(), "ES peers changed");
+            if rescan {
+                let remote = s.remote(self.peers.values().map(|p| &p.rib));
+                if s.election.set_remote(now, remote) {
+                    tracing::info!(es = %s.name, candidates = ?s.election.candidates.keys().collect::<Vec<_>>(), "ES peers changed");
+                }
             }
             s.election.poll(now);
         }
@@ -983,7 +1047,7 @@ impl Instance {
 
     /// Re-applies the DF election to the bundles (after `auto`) and returns `name`'s role.
     fn bundle_role_after_es(&mut self, name: &str) -> Option<Role> {
-        self.es_update(Instant::now());
+        self.es_update(Instant::now(), false);
         self.bundles
             .iter()
             .find(|b| b.name == name)

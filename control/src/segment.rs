@@ -184,6 +184,7 @@ vrfs: [{ name: A }]
                     route: r,
                     next_hop: None,
                     ext_communities: ecs,
+                    path: Default::default(),
                 },
             )
         };

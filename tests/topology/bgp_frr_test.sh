@@ -3,7 +3,9 @@
 # with the L2VPN/EVPN family over tandem's DPDK port; FRR reports the session Established and
 # the EVPN family negotiated in both directions; FRR holds tandem's RT-4 and RT-1 per ES with
 # their communities; tshark, a third decoder, reads the same routes from the wire with nothing
-# malformed; when FRR's bgpd stops, tandem's session goes down.
+# malformed. The session runs with TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on both sides, which
+# tshark sees on tandem's segments; a wrong key keeps the session down. When FRR's bgpd stops,
+# tandem's session goes down.
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/lib/frr/bgpd ] || { echo "FRR missing (apt-get install frr)"; exit 1; }
 lab_init
@@ -12,6 +14,8 @@ for ns in pe1 fr; do netns_add $ns; done
 veth pe1 p1 fr eth0
 veth pe1 p0 fr eth1          # PE1's link toward a CE (the Ethernet Segment); unused here
 ip -n "$P-fr" addr add 10.0.1.2/30 dev eth0
+KEY=tandem-frr-md5
+pe1_conf() {
 cat >"$LAB/pe1.yaml" <<YAML
 name: ${P}pe1
 eal: { lcores: "0", hugepages: auto, memory-mb: 256 }
@@ -32,9 +36,11 @@ bgp:
   router-id: 10.0.1.1
   vrf: core
   neighbors:
-    - { address: 10.0.1.2, remote-as: 65003, hold-time: 9, connect-retry-s: 1 }
+    - { address: 10.0.1.2, remote-as: 65003, hold-time: 9, connect-retry-s: 1, password: "$KEY", ttl-security-hops: 1 }
 api: { socket: $LAB/pe1.sock }
 YAML
+}
+pe1_conf
 D=$LAB/frr
 mkdir -p "$D/run"
 chmod o+x "$LAB"   # bgpd runs as user frr: it must reach its directory
@@ -45,7 +51,8 @@ router bgp 65003
  no bgp default ipv4-unicast
  neighbor 10.0.1.1 remote-as 65001
  neighbor 10.0.1.1 timers 3 9
- neighbor 10.0.1.1 disable-connected-check
+ neighbor 10.0.1.1 password tandem-frr-md5
+ neighbor 10.0.1.1 ttl-security hops 1
  address-family l2vpn evpn
   neighbor 10.0.1.1 activate
  exit-address-family
@@ -96,8 +103,24 @@ tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri.rt == 4 && ip.src == 10.0.1.1' -T fi
 note "tshark, RT-4 frame (ESI type, CE LACP MAC, key, originator): $(head -1 "$LAB/rt4.fields")"
 check "tshark: tandem's RT-4 has ESI type 1, LACP MAC 02:00:00:00:aa:01, key 1, originator 10.0.1.1" \
   bash -c "grep -q '02:00:00:00:aa:01' '$LAB/rt4.fields' && grep -q '10.0.1.1' '$LAB/rt4.fields' && cut -f1 '$LAB/rt4.fields' | grep -q '^1' && cut -f3 '$LAB/rt4.fields' | grep -q '^1'"
-malformed=$(tshark -r "$LAB/bgp.pcap" -Y '_ws.malformed || _ws.expert.severity == error' 2>/dev/null | wc -l)
-check "tshark: no malformed or error-flagged frame in the session ($malformed)" test "$malformed" -eq 0
+malformed=$(tshark -r "$LAB/bgp.pcap" -Y 'bgp && (_ws.malformed || _ws.expert.severity == error)' 2>/dev/null | wc -l)
+check "tshark: no malformed or error-flagged BGP frame in the session ($malformed)" test "$malformed" -eq 0
+tshark -r "$LAB/bgp.pcap" -Y 'ip.src == 10.0.1.1 && tcp.len > 0' -T fields -e ip.ttl -e tcp.option_kind >"$LAB/sec.fields" 2>/dev/null
+note "tandem's data segments (TTL, TCP option kinds): $(sort -u "$LAB/sec.fields" | head -2 | tr '\t\n' ' ;')"
+check "every data segment from tandem has TTL 255 (GTSM) and the MD5 option (kind 19)" \
+  bash -c "[ -s '$LAB/sec.fields' ] && ! awk -F'\t' '\$1 != 255 || \$2 !~ /(^|,)19(,|\$)/' '$LAB/sec.fields' | grep -q ."
+
+log "a wrong TCP-MD5 key keeps the session down"
+kill "$PID_pe1"; wait "$PID_pe1" 2>/dev/null
+KEY=wrong-key pe1_conf
+tandemd_start pe1 pe1 "$LAB/pe1.yaml" || FAILED=1
+sleep 6
+check "no session with the wrong key after 6 s" ctl_jq pe1 '.neighbors[0].state != "Established" and .neighbors[0].established_count == 0' bgp summary
+kill "$PID_pe1"; wait "$PID_pe1" 2>/dev/null
+pe1_conf
+tandemd_start pe1 pe1 "$LAB/pe1.yaml" || FAILED=1
+ms=$(time_until 30 ctl_jq pe1 '.neighbors[0].state == "Established"' bgp summary) || ms=timeout
+check "the right key again: Established (${ms} ms)" ctl_jq pe1 '.neighbors[0].state == "Established"' bgp summary
 
 log "FRR's bgpd stops"
 kill "$(cat "$D/run/bgpd.pid")"

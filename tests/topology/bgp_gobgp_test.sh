@@ -22,7 +22,7 @@ bgp:
   router-id: 10.0.0.1
   vrf: core
   neighbors:
-    - { address: 10.0.0.2, remote-as: 65002, hold-time: 9, connect-retry-s: 1 }
+    - { address: 10.0.0.2, remote-as: 65002, hold-time: 9, connect-retry-s: 1, max-prefix: 6 }
 api: { socket: $LAB/pe1.sock }
 YAML
 cat >"$LAB/gobgpd.toml" <<TOML
@@ -79,6 +79,22 @@ log "withdrawal"
 G global rib -a evpn del macadv 02:00:00:00:00:33 172.16.100.33 etag 7 label 100 rd 10.0.0.2:100
 wait_until 10 ctl_jq pe1 'length == 3' evpn routes >/dev/null
 check "RT-2 withdrawn, the other three kept" ctl_jq pe1 'length == 3 and all(.[]; .type != 2)' evpn routes
+
+log "max-prefix 6: GoBGP adds four more RT-5s"
+for i in 1 2 3 4; do
+  G global rib -a evpn add prefix 172.31.$i.0/24 etag 0 label 5000 rd 10.0.0.2:5000 rt 65002:5000 encap vxlan
+done
+ms=$(time_until 20 ctl_jq pe1 '.neighbors[0].max_prefix_hits == 1 and .neighbors[0].state != "Established"' bgp summary) || ms=timeout
+note "tandem ended the session ${ms} ms after the routes were added"
+check "tandem sent a Cease for max-prefix and flushed GoBGP's routes" ctl_jq pe1 \
+  '.neighbors[0].max_prefix_hits == 1 and (.neighbors[0].last_error | test("cease")) and .neighbors[0].evpn_routes == 0' bgp summary
+G -j neighbor 10.0.0.1 >"$LAB/gobgp-nbr2.json" 2>&1
+check "GoBGP received the NOTIFICATION" json_true "$LAB/gobgp-nbr2.json" '.state.messages.received.notification >= 1'
+G global rib -a evpn del prefix 172.31.4.0/24 etag 0 rd 10.0.0.2:5000
+G global rib -a evpn del prefix 172.31.3.0/24 etag 0 rd 10.0.0.2:5000
+ms=$(time_until 30 ctl_jq pe1 '.neighbors[0].state == "Established" and .neighbors[0].evpn_routes == 5' bgp summary) || ms=timeout
+note "back to Established with 5 routes ${ms} ms later (automatic retry after connect-retry-s)"
+check "under the limit again: Established, 5 routes" ctl_jq pe1 '.neighbors[0].state == "Established" and .neighbors[0].evpn_routes == 5' bgp summary
 
 log "GoBGP goes away"
 kill "$GB"

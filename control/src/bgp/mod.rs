@@ -6,3 +6,4 @@ pub mod fsm;
 pub mod packet;
 pub mod rib;
 pub mod session;
+pub mod sockopt;

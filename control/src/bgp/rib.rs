@@ -12,6 +12,103 @@ pub struct Entry {
     pub route: EvpnRoute,
     pub next_hop: Option<IpAddr>,
     pub ext_communities: Vec<ExtCommunity>,
+    pub path: PathAttrs,
+}
+
+/// What best-path selection compares (RFC 4271 §9.1.2.2, RFC 7432 §15.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathAttrs {
+    pub local_pref: Option<u32>,
+    pub as_path_len: u32,
+    pub origin: u8,
+    pub med: u32,
+    /// MAC Mobility sequence number (RT-2), 0 without the community.
+    pub mobility_seq: u32,
+}
+
+impl PathAttrs {
+    fn from_attrs(a: &super::packet::update::Attrs) -> PathAttrs {
+        use super::packet::update::AsSegment;
+        let as_path_len = a
+            .as_path
+            .iter()
+            .flatten()
+            .map(|s| match s {
+                AsSegment::Sequence(x) => x.len() as u32,
+                AsSegment::Set(_) => 1,
+                AsSegment::ConfedSequence(_) | AsSegment::ConfedSet(_) => 0,
+            })
+            .sum();
+        let mobility_seq = a
+            .ext_communities
+            .iter()
+            .find(|c| c.0[0] == 0x06 && c.0[1] == 0x00)
+            .map(|c| u32::from_be_bytes([c.0[4], c.0[5], c.0[6], c.0[7]]))
+            .unwrap_or(0);
+        PathAttrs {
+            local_pref: a.local_pref,
+            as_path_len,
+            origin: a.origin.unwrap_or(2),
+            med: a.med.unwrap_or(0),
+            mobility_seq,
+        }
+    }
+}
+
+/// One peer's path as best-path selection sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub peer: IpAddr,
+    pub router_id: std::net::Ipv4Addr,
+    pub ebgp: bool,
+    pub entry: &'a Entry,
+}
+
+/// Orders candidates best first: higher MAC Mobility sequence (RFC 7432 §15.2), higher
+/// LOCAL_PREF (100 if absent), shorter AS_PATH, lower ORIGIN, lower MED, eBGP over iBGP,
+/// lower router id, lower peer address (RFC 4271 §9.1.2.2).
+pub fn better(a: &Candidate<'_>, b: &Candidate<'_>) -> std::cmp::Ordering {
+    let (x, y) = (&a.entry.path, &b.entry.path);
+    y.mobility_seq
+        .cmp(&x.mobility_seq)
+        .then(
+            y.local_pref
+                .unwrap_or(100)
+                .cmp(&x.local_pref.unwrap_or(100)),
+        )
+        .then(x.as_path_len.cmp(&y.as_path_len))
+        .then(x.origin.cmp(&y.origin))
+        .then(x.med.cmp(&y.med))
+        .then(b.ebgp.cmp(&a.ebgp))
+        .then(a.router_id.cmp(&b.router_id))
+        .then(a.peer.cmp(&b.peer))
+}
+
+/// Loc-RIB: for every route key any peer holds, the peer whose path is best. Paths stay in
+/// the peers' Adj-RIBs-In; this holds only the choice.
+#[derive(Debug, Default)]
+pub struct LocRib {
+    pub best: HashMap<EvpnRoute, IpAddr>,
+    pub changes: u64,
+}
+
+impl LocRib {
+    /// Re-selects `key` among `candidates` (every peer that holds it); returns true if the
+    /// best path changed peer or disappeared.
+    pub fn select<'a>(
+        &mut self,
+        key: &EvpnRoute,
+        candidates: impl Iterator<Item = Candidate<'a>>,
+    ) -> bool {
+        let best = candidates.min_by(better).map(|c| c.peer);
+        let old = match best {
+            Some(p) => self.best.insert(key.clone(), p),
+            None => self.best.remove(key),
+        };
+        let changed = old != best;
+        self.changes += u64::from(changed);
+        changed
+    }
 }
 
 #[derive(Debug, Default)]
@@ -21,38 +118,50 @@ pub struct AdjRibIn {
 }
 
 impl AdjRibIn {
-    /// Applies one decoded UPDATE; treat-as-withdraw removes everything it names.
-    pub fn apply(&mut self, d: &Decoded) {
+    /// Applies one decoded UPDATE; treat-as-withdraw removes everything it names. Returns
+    /// the keys it touched (for the Loc-RIB; an RT-4 among them is the DF election's input).
+    pub fn apply(&mut self, d: &Decoded) -> Vec<EvpnRoute> {
         let a = &d.update.attrs;
+        let mut touched = Vec::new();
         if let Some(m) = &a.mp_unreach {
             if let MpNlri::Evpn(routes) = &m.nlri {
                 for r in routes {
-                    self.routes.remove(&r.key());
+                    let k = r.key();
+                    if self.routes.remove(&k).is_some() {
+                        touched.push(k);
+                    }
                 }
             }
         }
+        let path = PathAttrs::from_attrs(a);
         if let Some(m) = &a.mp_reach {
             if let MpNlri::Evpn(routes) = &m.nlri {
                 for r in routes {
                     if matches!(r, EvpnRoute::Unknown { .. }) {
                         continue; // RFC 7606 §5.4: unknown route types are discarded
                     }
+                    let k = r.key();
                     if d.action == Action::TreatAsWithdraw {
-                        self.withdrawn_by_error +=
-                            u64::from(self.routes.remove(&r.key()).is_some());
+                        if self.routes.remove(&k).is_some() {
+                            self.withdrawn_by_error += 1;
+                            touched.push(k);
+                        }
                         continue;
                     }
                     self.routes.insert(
-                        r.key(),
+                        k.clone(),
                         Entry {
                             route: r.clone(),
                             next_hop: m.next_hop.first().copied(),
                             ext_communities: a.ext_communities.clone(),
+                            path,
                         },
                     );
+                    touched.push(k);
                 }
             }
         }
+        touched
     }
 }
 
@@ -114,7 +223,7 @@ pub fn ecomm_string(c: &ExtCommunity) -> String {
 }
 
 /// One route as `tandemctl show evpn routes --json` prints it.
-pub fn route_json(peer: IpAddr, e: &Entry) -> serde_json::Value {
+pub fn route_json(peer: IpAddr, e: &Entry, best: bool) -> serde_json::Value {
     use serde_json::json;
     let mac = |m: &[u8; 6]| config::MacAddr(*m).to_string();
     let mut v = match &e.route {
@@ -176,6 +285,9 @@ pub fn route_json(peer: IpAddr, e: &Entry) -> serde_json::Value {
         EvpnRoute::Unknown { code, value } => json!({"code": code, "len": value.len()}),
     };
     v["type"] = e.route.code().into();
+    v["best"] = best.into();
+    v["local_pref"] = e.path.local_pref.into();
+    v["as_path_len"] = e.path.as_path_len.into();
     v["peer"] = peer.to_string().into();
     v["next_hop"] = e.next_hop.map(|n| n.to_string()).into();
     v["communities"] = e
@@ -185,4 +297,115 @@ pub fn route_json(peer: IpAddr, e: &Entry) -> serde_json::Value {
         .collect::<Vec<_>>()
         .into();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bgp::packet::evpn::Rd;
+    use std::net::Ipv4Addr;
+
+    fn entry(path: PathAttrs) -> Entry {
+        Entry {
+            route: EvpnRoute::Imet {
+                rd: Rd::default(),
+                tag: 0,
+                originator: "192.0.2.9".parse().expect("ip"),
+            },
+            next_hop: None,
+            ext_communities: vec![],
+            path,
+        }
+    }
+
+    fn cand<'a>(peer: &str, ebgp: bool, e: &'a Entry) -> Candidate<'a> {
+        Candidate {
+            peer: peer.parse().expect("ip"),
+            router_id: Ipv4Addr::new(1, 1, 1, peer.as_bytes()[peer.len() - 1]),
+            ebgp,
+            entry: e,
+        }
+    }
+
+    #[test]
+    fn best_path_order() {
+        let base = PathAttrs {
+            local_pref: Some(100),
+            origin: 0,
+            ..Default::default()
+        };
+        let lp200 = entry(PathAttrs {
+            local_pref: Some(200),
+            as_path_len: 5,
+            ..base
+        });
+        let short = entry(PathAttrs {
+            as_path_len: 1,
+            ..base
+        });
+        let long = entry(PathAttrs {
+            as_path_len: 2,
+            ..base
+        });
+        let moved = entry(PathAttrs {
+            mobility_seq: 3,
+            local_pref: Some(50),
+            ..base
+        });
+        use std::cmp::Ordering::*;
+        assert_eq!(
+            better(
+                &cand("10.0.0.1", false, &lp200),
+                &cand("10.0.0.2", false, &short)
+            ),
+            Less
+        );
+        assert_eq!(
+            better(
+                &cand("10.0.0.1", false, &long),
+                &cand("10.0.0.2", false, &short)
+            ),
+            Greater
+        );
+        assert_eq!(
+            better(
+                &cand("10.0.0.1", false, &moved),
+                &cand("10.0.0.2", false, &lp200)
+            ),
+            Less
+        );
+        // Equal paths: eBGP first, then the lower router id.
+        assert_eq!(
+            better(
+                &cand("10.0.0.2", true, &short),
+                &cand("10.0.0.1", false, &short)
+            ),
+            Less
+        );
+        assert_eq!(
+            better(
+                &cand("10.0.0.1", false, &short),
+                &cand("10.0.0.2", false, &short)
+            ),
+            Less
+        );
+
+        let mut loc = LocRib::default();
+        let k = lp200.route.key();
+        assert!(loc.select(
+            &k,
+            [
+                cand("10.0.0.1", false, &long),
+                cand("10.0.0.2", false, &short)
+            ]
+            .into_iter()
+        ));
+        assert_eq!(loc.best[&k], "10.0.0.2".parse::<IpAddr>().expect("ip"));
+        assert!(
+            !loc.select(&k, [cand("10.0.0.2", false, &short)].into_iter()),
+            "same best"
+        );
+        assert!(loc.select(&k, std::iter::empty()));
+        assert!(loc.best.is_empty());
+    }
 }

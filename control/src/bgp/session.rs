@@ -13,6 +13,7 @@ use super::fsm::{Event, Fsm, Out, PeerConf, State};
 use super::packet::message::{afi, safi};
 use super::packet::update::{Action, DecodeCxt, Decoded, Update};
 use super::packet::{message_len, Message, Notification};
+use super::sockopt::{self, SockOpts};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -43,16 +44,23 @@ pub enum PeerEvent {
 
 pub type PeerTx = mpsc::Sender<(IpAddr, PeerEvent)>;
 
-/// Connects from inside network namespace `netns` (a thread enters it; the socket keeps it).
-async fn connect_in(netns: String, addr: SocketAddr) -> std::io::Result<TcpStream> {
+/// Connects from inside network namespace `netns`: the socket is made there (and keeps it)
+/// with the neighbour's options set before the SYN.
+async fn connect_in(netns: String, addr: SocketAddr, opts: SockOpts) -> std::io::Result<TcpStream> {
     let s = in_netns(netns, move || {
-        let s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+        let s = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        sockopt::apply(s.as_raw_fd(), addr.is_ipv6(), addr.ip(), &opts)?;
         s.set_nodelay(true)?;
-        s.set_nonblocking(true)?;
         Ok(s)
     })
     .await?;
-    TcpStream::from_std(s)
+    tokio::time::timeout(Duration::from_secs(3), s.connect(addr))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
 }
 
 /// Runs `f` on a short-lived thread inside network namespace `netns`.
@@ -81,11 +89,21 @@ async fn in_netns<T: Send + 'static>(
 pub async fn listen(
     netns: String,
     port: u16,
-    sessions: std::collections::HashMap<IpAddr, mpsc::Sender<TcpStream>>,
+    sessions: std::collections::HashMap<IpAddr, (mpsc::Sender<TcpStream>, SockOpts)>,
 ) {
+    let keys: Vec<(IpAddr, Vec<u8>)> = sessions
+        .iter()
+        .filter_map(|(a, (_, o))| o.md5_key.clone().map(|k| (*a, k)))
+        .collect();
     let l = in_netns(netns.clone(), move || {
-        let l = std::net::TcpListener::bind(("::", port))
-            .or_else(|_| std::net::TcpListener::bind(("0.0.0.0", port)))?;
+        let (l, v6) = match std::net::TcpListener::bind(("::", port)) {
+            Ok(l) => (l, true),
+            Err(_) => (std::net::TcpListener::bind(("0.0.0.0", port))?, false),
+        };
+        // TCP-MD5 keys go on the listener, per peer: the kernel checks the SYN against them.
+        for (peer, k) in &keys {
+            sockopt::set_md5(l.as_raw_fd(), v6, *peer, k)?;
+        }
         l.set_nonblocking(true)?;
         Ok(l)
     })
@@ -108,8 +126,13 @@ pub async fn listen(
             v4 => v4,
         };
         match sessions.get(&ip) {
-            Some(tx) => {
+            Some((tx, o)) => {
                 let _ = s.set_nodelay(true);
+                if let Some(h) = o.ttl_hops {
+                    if let Err(e) = sockopt::set_gtsm(s.as_raw_fd(), from.is_ipv6(), h) {
+                        tracing::warn!(%from, "GTSM on an accepted connection: {e}");
+                    }
+                }
                 let _ = tx.send(s).await;
             }
             None => tracing::warn!(%from, "BGP connection from an unconfigured address: closed"),
@@ -126,15 +149,28 @@ fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.75 + f64::from(n % 1000) / 4000.0)
 }
 
-pub async fn run(
-    conf: PeerConf,
-    addr: SocketAddr,
-    netns: String,
-    mut local: tokio::sync::watch::Receiver<LocalRib>,
-    mut incoming: mpsc::Receiver<TcpStream>,
-    tx: PeerTx,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+/// How a session task talks with the instance.
+pub struct Links {
+    /// The routes to advertise.
+    pub local: tokio::sync::watch::Receiver<LocalRib>,
+    /// Connections the listener accepted from this peer.
+    pub incoming: mpsc::Receiver<TcpStream>,
+    /// Reports to the instance.
+    pub tx: PeerTx,
+    /// Set once, on shutdown.
+    pub stop: tokio::sync::watch::Receiver<bool>,
+    /// End the session with this NOTIFICATION (max-prefix).
+    pub cease: mpsc::Receiver<Notification>,
+}
+
+pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts, links: Links) {
+    let Links {
+        mut local,
+        mut incoming,
+        tx,
+        mut stop,
+        mut cease,
+    } = links;
     let peer = addr.ip();
     let ebgp = conf.local_as != conf.remote_as;
     let mut conf = conf;
@@ -161,7 +197,7 @@ pub async fn run(
         while let Some(ev) = pending.pop() {
             for o in fsm.handle(Instant::now(), ev) {
                 match o {
-                    Out::Connect => match connect_in(netns.clone(), addr).await {
+                    Out::Connect => match connect_in(netns.clone(), addr, opts.clone()).await {
                         Ok(s) => {
                             sock = Some(s);
                             buf.clear();
@@ -258,6 +294,10 @@ pub async fn run(
             }
         };
         tokio::select! {
+            Some(n) = cease.recv() => {
+                // The instance ends the session (max-prefix): NOTIFICATION, then Idle.
+                pending.push(Event::UpdateError(n));
+            }
             _ = stop.changed() => {
                 // Administrative shutdown: Cease (RFC 4486 subcode 2) so the peer re-elects
                 // and re-routes at once instead of after its hold time.
