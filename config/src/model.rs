@@ -277,6 +277,19 @@ pub struct Vrf {
     /// Default: `<instance>-<vrf>`.
     #[serde(default)]
     pub host_netns: Option<Name>,
+    /// Which route targets the draft's sync routes (RT-2, RT-5, RT-7, RT-8) of this VRF carry:
+    /// the VRF's export RTs (`vrf`, the draft's default) or the ES-Import RT of the segment
+    /// plus one EVI-RT standing for the VRF's first export RT (`es-import`).
+    #[serde(default)]
+    pub sync_rt: SyncRt,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncRt {
+    #[default]
+    Vrf,
+    EsImport,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -179,6 +179,15 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
         }
     }
 
+    for (i, v) in c.vrfs.iter().enumerate() {
+        if v.sync_rt == crate::SyncRt::EsImport && v.route_targets.export.is_empty() {
+            e(
+                format!("vrfs[{i}].sync-rt"),
+                "es-import needs an export route target (the EVI-RT stands for it)".into(),
+            );
+        }
+    }
+
     let bundles: HashSet<&Name> = c.bundles.iter().map(|b| &b.name).collect();
     let mut vlans = HashSet::new();
     for (i, s) in c.interfaces.iter().enumerate() {

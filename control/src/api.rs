@@ -22,6 +22,8 @@ pub enum Request {
     },
     /// Ethernet Segments with their peers and DF election results.
     Es,
+    /// The draft's route sync: what was sent and received per Ethernet Segment.
+    Sync,
     /// Set a LACP bundle's role: `active`, `standby`, or `auto` (None: config / DF election).
     SetBundle {
         name: String,
@@ -69,4 +71,6 @@ pub struct NeighborView {
     pub mac: String,
     pub state: String,
     pub age_ms: u64,
+    /// local, synced:PEER or local+synced:PEER.
+    pub origin: String,
 }

@@ -25,9 +25,11 @@ use dataplane::punt::{Event, Queues};
 use dataplane::snapshot::Publisher;
 use dataplane::tables::build::{self, Topology};
 use dataplane::tables::{
-    Link, LinkId, NeighKey, PortIdx, PortInfo, PortRole, Routes, Snapshot, VrfId, VrfTables,
+    IfaceId, Link, LinkId, NeighKey, PortIdx, PortInfo, PortRole, Routes, Snapshot, VrfId,
+    VrfTables,
 };
 use dataplane::worker::{self, WorkerConf, WorkerShared};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -73,6 +75,34 @@ struct ControlStats {
     publishes: u64,
 }
 
+/// The draft's ARP/ND sync (RT-2) state of this PE.
+#[derive(Default)]
+struct SyncState {
+    /// Interfaces on an Ethernet Segment: (segment, Ethernet Tag = VLAN or 0).
+    iface_es: HashMap<IfaceId, (usize, u32)>,
+    /// (segment, Ethernet Tag) -> interface: where a received sync route lands.
+    es_tag_iface: HashMap<(usize, u32), IfaceId>,
+    /// Our RT-2s, one per local neighbour on an ES interface.
+    local_rt2: HashMap<(VrfId, NeighKey), crate::evpn::Local>,
+    /// Received RT-2s (by route key) and the neighbour each installed.
+    installed: HashMap<crate::bgp::packet::evpn::EvpnRoute, (VrfId, NeighKey, MacAddr, IpAddr)>,
+    stats: SyncStats,
+}
+
+#[derive(Default, serde::Serialize)]
+struct SyncStats {
+    rt2_installed: u64,
+    rt2_removed: u64,
+    /// RT-2s whose ESI is zero or not one of ours: not sync routes for us.
+    rt2_not_our_es: u64,
+    /// MAC-only RT-2s (L3MH §2.5.1: never used for L3 sync).
+    rt2_mac_only: u64,
+    /// No interface of the segment has the route's Ethernet Tag.
+    rt2_unknown_tag: u64,
+    /// The route's RTs (or ES-Import RT + EVI-RT) do not import into the interface's VRF.
+    rt2_not_imported: u64,
+}
+
 /// A LACP bundle's state machines and where its members sit in the snapshot.
 struct BundleState {
     name: String,
@@ -103,6 +133,7 @@ pub struct Instance {
     peers: std::collections::BTreeMap<IpAddr, PeerStatus>,
     /// The best path of every EVPN route the peers sent.
     loc: crate::bgp::rib::LocRib,
+    sync: SyncState,
     wire_ports: Vec<Port>,
     host_netns: Vec<String>,
     routes: Vec<Arc<Routes>>,
@@ -365,6 +396,15 @@ impl Instance {
                 lacp_bad: 0,
             });
         }
+        let mut sync = SyncState::default();
+        for ifc in &topo.ifaces {
+            let link = &topo.links[usize::from(ifc.link)];
+            if let Some(si) = segments.iter().position(|s| s.name == link.name) {
+                let tag = u32::from(ifc.vlan.unwrap_or(0));
+                sync.iface_es.insert(ifc.id, (si, tag));
+                sync.es_tag_iface.insert((si, tag), ifc.id);
+            }
+        }
         let snap = Snapshot {
             version: 0,
             ports: ports.clone(),
@@ -408,6 +448,7 @@ impl Instance {
             links_dirty: false,
             peers: Default::default(),
             loc: Default::default(),
+            sync,
             wire_ports,
             host_netns,
             routes,
@@ -586,8 +627,118 @@ impl Instance {
             });
             self.loc.select(k, cands);
         }
+        let now = Instant::now();
+        for k in keys.iter().filter(|k| k.code() == 2) {
+            self.sync_import(now, k);
+        }
         if es {
-            self.es_update(Instant::now(), true);
+            self.es_update(now, true);
+        }
+    }
+
+    /// Where the best path of RT-2 `k` lands: (VRF, neighbour, MAC, peer); None (counted)
+    /// when it is not a sync route for us.
+    fn sync_target(
+        &mut self,
+        k: &crate::bgp::packet::evpn::EvpnRoute,
+    ) -> Option<(VrfId, NeighKey, MacAddr, IpAddr)> {
+        use crate::bgp::packet::evpn::EvpnRoute;
+        let peer = *self.loc.best.get(k)?;
+        let e = self.peers.get(&peer)?.rib.routes.get(k)?;
+        let EvpnRoute::MacIp {
+            esi, tag, mac, ip, ..
+        } = &e.route
+        else {
+            return None;
+        };
+        let st = &mut self.sync.stats;
+        let Some(si) = self
+            .segments
+            .iter()
+            .position(|s| s.esi == *esi && !esi.is_zero())
+        else {
+            st.rt2_not_our_es += 1;
+            return None;
+        };
+        let Some(ip) = ip else {
+            st.rt2_mac_only += 1;
+            return None;
+        };
+        let Some(&iface) = self.sync.es_tag_iface.get(&(si, *tag)) else {
+            st.rt2_unknown_tag += 1;
+            return None;
+        };
+        let vrf = self.topo.ifaces[usize::from(iface)].vrf;
+        if !crate::evpn::sync_imports(&self.cfg, usize::from(vrf), esi, &e.ext_communities) {
+            st.rt2_not_imported += 1;
+            return None;
+        }
+        Some((vrf, NeighKey { iface, ip: *ip }, MacAddr(*mac), peer))
+    }
+
+    /// Installs, moves or removes the neighbour a received RT-2 stands for (L3MH §2.5.2).
+    fn sync_import(&mut self, now: Instant, k: &crate::bgp::packet::evpn::EvpnRoute) {
+        let want = self.sync_target(k);
+        let old = self.sync.installed.get(k).copied();
+        if old == want {
+            return;
+        }
+        if let Some((vrf, key, _, _)) = old {
+            self.sync.installed.remove(k);
+            // Another route (another peer's RD) may still stand for the same neighbour.
+            if !self
+                .sync
+                .installed
+                .values()
+                .any(|x| (x.0, x.1) == (vrf, key))
+            {
+                self.neigh.sync_remove(vrf, key);
+            }
+            self.sync.stats.rt2_removed += 1;
+        }
+        if let Some((vrf, key, mac, peer)) = want {
+            self.sync.installed.insert(k.clone(), (vrf, key, mac, peer));
+            self.sync.stats.rt2_installed += 1;
+            if let Some(a) = self.neigh.sync_add(now, vrf, key, mac, peer) {
+                self.act(a);
+            }
+        }
+        self.publish_dirty();
+    }
+
+    /// Turns the neighbour table's local changes on ES interfaces into our RT-2s (L3MH
+    /// §2.5.1): one per local neighbour, withdrawn when it ages out here.
+    fn sync_local(&mut self) {
+        let changes = self.neigh.take_local_changes();
+        let Some(rid) = self.cfg.bgp.as_ref().map(|b| b.router_id) else {
+            return;
+        };
+        let mut dirty = false;
+        for ((vrf, key), mac) in changes {
+            let Some(&(si, tag)) = self.sync.iface_es.get(&key.iface) else {
+                continue;
+            };
+            match mac {
+                Some(mac) => {
+                    let l = crate::evpn::sync_rt2(
+                        &self.cfg,
+                        rid,
+                        usize::from(vrf),
+                        self.segments[si].esi,
+                        tag,
+                        mac,
+                        key.ip,
+                    );
+                    self.sync.local_rt2.insert((vrf, key), l);
+                }
+                None => {
+                    self.sync.local_rt2.remove(&(vrf, key));
+                }
+            }
+            dirty = true;
+        }
+        if dirty {
+            self.publish_local();
         }
     }
 
@@ -693,6 +844,7 @@ impl Instance {
                 }
             }
         }
+        self.sync_local();
         self.publish_dirty();
     }
 
@@ -700,6 +852,7 @@ impl Instance {
         for a in self.neigh.tick(now) {
             self.act(a);
         }
+        self.sync_local();
         self.lacp_tick(now);
         self.es_update(now, false);
         self.publish_dirty();
@@ -773,8 +926,15 @@ impl Instance {
             .map(|s| s.esi)
             .collect();
         let routes = crate::evpn::local_routes(&self.cfg, |e| up.contains(e));
-        let map: std::collections::HashMap<_, _> =
-            routes.into_iter().map(|l| (l.route.key(), l)).collect();
+        let rt2 = self.sync.local_rt2.values().filter(|l| match &l.route {
+            crate::bgp::packet::evpn::EvpnRoute::MacIp { esi, .. } => up.contains(esi),
+            _ => false,
+        });
+        let map: std::collections::HashMap<_, _> = routes
+            .iter()
+            .chain(rt2)
+            .map(|l| (l.route.key(), l.clone()))
+            .collect();
         tracing::info!(routes = map.len(), "local EVPN routes");
         self.local_tx.send_replace(Arc::new(map));
     }
@@ -1013,6 +1173,7 @@ impl Instance {
             Request::BgpSummary => Ok(self.bgp_summary()),
             Request::EvpnRoutes { route_type } => Ok(self.evpn_routes(route_type)),
             Request::Es => Ok(self.es_views()),
+            Request::Sync => Ok(self.sync_view()),
             Request::SetBundle { name, role } => self.set_bundle(&name, role.as_deref()),
         };
         match v {
@@ -1052,6 +1213,67 @@ impl Instance {
             .iter()
             .find(|b| b.name == name)
             .map(|b| b.lacp.role)
+    }
+
+    /// What was sent and received per Ethernet Segment, with the route behind each entry.
+    fn sync_view(&self) -> serde_json::Value {
+        use crate::bgp::packet::evpn::EvpnRoute;
+        use serde_json::json;
+        let ifname = |i: IfaceId| self.topo.ifaces[usize::from(i)].name.clone();
+        let vrfname = |v: VrfId| self.topo.vrf_names[usize::from(v)].clone();
+        let segs: Vec<serde_json::Value> = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(si, seg)| {
+                let mut sent: Vec<serde_json::Value> = Vec::new();
+                for ((vrf, k), l) in &self.sync.local_rt2 {
+                    let EvpnRoute::MacIp {
+                        rd, esi, tag, mac, ..
+                    } = &l.route
+                    else {
+                        continue;
+                    };
+                    if *esi != seg.esi {
+                        continue;
+                    }
+                    let communities: Vec<String> = l
+                        .communities
+                        .iter()
+                        .map(crate::bgp::rib::ecomm_string)
+                        .collect();
+                    sent.push(json!({
+                        "type": 2, "vrf": vrfname(*vrf), "interface": ifname(k.iface),
+                        "ip": k.ip.to_string(), "mac": MacAddr(*mac).to_string(), "tag": tag,
+                        "rd": rd.to_string(), "advertised": seg.up, "communities": communities,
+                    }));
+                }
+                sent.sort_by_key(|v| v["ip"].as_str().map(String::from));
+                let mut received: Vec<serde_json::Value> = Vec::new();
+                for (route, (vrf, k, mac, peer)) in &self.sync.installed {
+                    if self
+                        .sync
+                        .iface_es
+                        .get(&k.iface)
+                        .is_none_or(|(s, _)| *s != si)
+                    {
+                        continue;
+                    }
+                    let EvpnRoute::MacIp { rd, tag, .. } = route else {
+                        continue;
+                    };
+                    received.push(json!({
+                        "type": 2, "vrf": vrfname(*vrf), "interface": ifname(k.iface),
+                        "ip": k.ip.to_string(), "mac": mac.to_string(), "tag": tag,
+                        "from": peer.to_string(), "rd": rd.to_string(),
+                    }));
+                }
+                received.sort_by_key(|v| v["ip"].as_str().map(String::from));
+                json!({"name": seg.name, "esi": seg.esi.to_string(), "up": seg.up,
+                       "sent": sent, "received": received})
+            })
+            .collect();
+        json!({"segments": segs, "counters": serde_json::to_value(&self.sync.stats).unwrap_or_default()})
     }
 
     fn es_views(&self) -> serde_json::Value {
@@ -1237,6 +1459,12 @@ impl Instance {
                     .and_then(|s| s.as_str().map(String::from))
                     .unwrap_or_default(),
                 age_ms: now.duration_since(e.confirmed).as_millis() as u64,
+                origin: match (e.local, e.synced) {
+                    (true, None) => "local".into(),
+                    (false, Some(p)) => format!("synced:{p}"),
+                    (true, Some(p)) => format!("local+synced:{p}"),
+                    (false, None) => "none".into(),
+                },
             })
             .collect();
         v.sort_by(|a, b| (&a.vrf, &a.interface, &a.ip).cmp(&(&b.vrf, &b.interface, &b.ip)));

@@ -10,6 +10,12 @@
 //!                └──────────────────── learn ◄─────────────────────┘
 //!   resolve(miss) ──► Pending(held packets, solicit every retry_ms, 3 tries) ──► learn | drop
 //! ```
+//!
+//! An entry is *local* (learnt here from ARP/ND), *synced* (installed from an ES peer's RT-2,
+//! the draft's ARP/ND sync) or both. A synced entry lives as long as the peer's route: when
+//! our own probes go unanswered (the host's replies may hash to the peer) it only stops being
+//! local, so it never flaps. Changes of the local set are queued for the instance, which
+//! originates and withdraws the RT-2s.
 
 use config::{MacAddr, NeighborTimers};
 use dataplane::tables::{NeighKey, VrfId};
@@ -31,6 +37,10 @@ pub struct Entry {
     pub state: NeighState,
     pub confirmed: Instant,
     pub last_probe: Option<Instant>,
+    /// Learnt here (and not yet aged out).
+    pub local: bool,
+    /// Installed from this ES peer's RT-2.
+    pub synced: Option<std::net::IpAddr>,
 }
 
 struct Pending<P> {
@@ -64,6 +74,8 @@ pub struct NeighTable<P> {
     pending: HashMap<(VrfId, NeighKey), Pending<P>>,
     /// VRFs whose entries changed since the last `take_dirty`.
     dirty: Vec<bool>,
+    /// Local entries added, changed (Some(mac)) or gone (None) since `take_local_changes`.
+    local_changes: Vec<((VrfId, NeighKey), Option<MacAddr>)>,
     pub held_dropped: u64,
 }
 
@@ -74,6 +86,7 @@ impl<P> NeighTable<P> {
             entries: HashMap::new(),
             pending: HashMap::new(),
             dirty: vec![false; vrfs],
+            local_changes: Vec::new(),
             held_dropped: 0,
         }
     }
@@ -92,18 +105,21 @@ impl<P> NeighTable<P> {
         key: NeighKey,
         mac: MacAddr,
     ) -> Option<Action<P>> {
+        let old = self.entries.get(&(vrf, key)).cloned();
         let fresh = Entry {
             mac,
             state: NeighState::Reachable,
             confirmed: now,
             last_probe: None,
+            local: true,
+            synced: old.as_ref().and_then(|o| o.synced),
         };
-        let changed = match self.entries.insert((vrf, key), fresh) {
-            Some(old) => old.mac != mac,
-            None => true,
-        };
-        if changed {
+        self.entries.insert((vrf, key), fresh);
+        if old.as_ref().is_none_or(|o| o.mac != mac) {
             self.mark(vrf);
+        }
+        if old.as_ref().is_none_or(|o| o.mac != mac || !o.local) {
+            self.local_changes.push(((vrf, key), Some(mac)));
         }
         self.pending.remove(&(vrf, key)).map(|p| Action::Release {
             vrf,
@@ -217,10 +233,82 @@ impl<P> NeighTable<P> {
             }
         }
         for k in removed {
-            self.entries.remove(&k);
-            self.mark(k.0);
+            let Some(e) = self.entries.get_mut(&k) else {
+                continue;
+            };
+            if e.local {
+                self.local_changes.push((k, None));
+            }
+            if e.synced.is_some() {
+                // The peer's route keeps it; we only stop claiming it, and probe again later.
+                e.local = false;
+                e.state = NeighState::Reachable;
+                e.confirmed = now;
+                e.last_probe = None;
+            } else {
+                self.entries.remove(&k);
+                self.mark(k.0);
+            }
         }
         out
+    }
+
+    /// An ES peer's RT-2 says `key` is at `mac`: install or keep it, and release packets that
+    /// waited for it. A local entry keeps its own MAC (it is first-hand).
+    pub fn sync_add(
+        &mut self,
+        now: Instant,
+        vrf: VrfId,
+        key: NeighKey,
+        mac: MacAddr,
+        peer: std::net::IpAddr,
+    ) -> Option<Action<P>> {
+        match self.entries.get_mut(&(vrf, key)) {
+            Some(e) => {
+                e.synced = Some(peer);
+                if !e.local && e.mac != mac {
+                    e.mac = mac;
+                    self.mark(vrf);
+                }
+            }
+            None => {
+                self.entries.insert(
+                    (vrf, key),
+                    Entry {
+                        mac,
+                        state: NeighState::Reachable,
+                        confirmed: now,
+                        last_probe: None,
+                        local: false,
+                        synced: Some(peer),
+                    },
+                );
+                self.mark(vrf);
+            }
+        }
+        let mac = self.entries.get(&(vrf, key)).map(|e| e.mac)?;
+        self.pending.remove(&(vrf, key)).map(|p| Action::Release {
+            vrf,
+            key,
+            mac,
+            packets: p.held,
+        })
+    }
+
+    /// The peer's RT-2 is gone: the entry goes unless it is local too.
+    pub fn sync_remove(&mut self, vrf: VrfId, key: NeighKey) {
+        if let Some(e) = self.entries.get_mut(&(vrf, key)) {
+            e.synced = None;
+            if !e.local {
+                self.entries.remove(&(vrf, key));
+                self.mark(vrf);
+            }
+        }
+    }
+
+    /// Local entries added or changed (Some(mac)) and gone (None) since the last call.
+    pub fn take_local_changes(&mut self) -> Vec<((VrfId, NeighKey), Option<MacAddr>)> {
+        std::mem::take(&mut self.local_changes)
     }
 
     /// Which VRFs changed since the last call.
@@ -331,6 +419,61 @@ mod tests {
             }]
         );
         assert_eq!(n.held_dropped, 1);
+    }
+
+    /// The draft's problem 1.1: the host's replies reach the other PE only. A synced entry
+    /// is probed like a local one but stays while the peer's route does; a local entry that
+    /// ages out stays as synced; changes of the local set are reported for RT-2s.
+    #[test]
+    fn synced_entries_live_with_the_route() {
+        let t0 = Instant::now();
+        let peer: IpAddr = "10.0.3.2".parse().expect("ip");
+        let mut n: NeighTable<u32> = NeighTable::new(t(), 1);
+        // A packet waits for the host; the peer's RT-2 resolves it.
+        n.resolve(t0, 0, key(), 0x800, 7);
+        let a = n.sync_add(t0, 0, key(), MAC, peer);
+        assert_eq!(
+            a,
+            Some(Action::Release {
+                vrf: 0,
+                key: key(),
+                mac: MAC,
+                packets: vec![(0x800, 7)]
+            })
+        );
+        assert!(n.take_local_changes().is_empty(), "synced is not local");
+        // Probed at the reachable time, never removed while synced.
+        assert_eq!(
+            n.tick(t0 + Duration::from_secs(30)),
+            vec![Action::Solicit { vrf: 0, key: key() }]
+        );
+        n.tick(t0 + Duration::from_secs(36));
+        n.tick(t0 + Duration::from_secs(300));
+        assert_eq!(n.vrf_map(0).get(&key()), Some(&MAC));
+        // A reply to our probe makes it local too: an RT-2 of ours.
+        n.learn(t0 + Duration::from_secs(301), 0, key(), MAC);
+        assert_eq!(n.take_local_changes(), vec![((0, key()), Some(MAC))]);
+        // The route goes: still local.
+        n.sync_remove(0, key());
+        assert_eq!(n.vrf_map(0).get(&key()), Some(&MAC));
+        // The host goes silent: local ages out, removed (not synced any more).
+        n.tick(t0 + Duration::from_secs(331));
+        n.tick(t0 + Duration::from_secs(336));
+        assert_eq!(n.take_local_changes(), vec![((0, key()), None)]);
+        assert!(n.vrf_map(0).is_empty());
+        // Local and synced: ageing out locally keeps the synced entry.
+        let t1 = t0 + Duration::from_secs(400);
+        n.learn(t1, 0, key(), MAC);
+        n.sync_add(t1, 0, key(), MAC, peer);
+        n.tick(t1 + Duration::from_secs(30));
+        n.tick(t1 + Duration::from_secs(35));
+        assert_eq!(n.vrf_map(0).get(&key()), Some(&MAC));
+        assert_eq!(
+            n.take_local_changes(),
+            vec![((0, key()), Some(MAC)), ((0, key()), None)]
+        );
+        n.sync_remove(0, key());
+        assert!(n.vrf_map(0).is_empty());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 # Test description: tandemd and FRR's bgpd (8.4, `-Z`: no zebra) establish an eBGP session
 # with the L2VPN/EVPN family over tandem's DPDK port; FRR reports the session Established and
 # the EVPN family negotiated in both directions; FRR holds tandem's RT-4 and RT-1 per ES with
-# their communities; tshark, a third decoder, reads the same routes from the wire with nothing
+# their communities, and the RT-2 (ARP sync route) tandem sends when a host on the segment
+# speaks; tshark, a third decoder, reads the same routes from the wire with nothing
 # malformed. The session runs with TCP-MD5 (RFC 2385) and GTSM (RFC 5082) on both sides, which
 # tshark sees on tandem's segments; a wrong key keeps the session down. When FRR's bgpd stops,
 # tandem's session goes down.
@@ -12,7 +13,9 @@ lab_init
 log "PE1 (tandem, AS 65001) <-> FRR bgpd (AS 65003)"
 for ns in pe1 fr; do netns_add $ns; done
 veth pe1 p1 fr eth0
-veth pe1 p0 fr eth1          # PE1's link toward a CE (the Ethernet Segment); unused here
+veth pe1 p0 fr eth1          # PE1's link toward a CE (the Ethernet Segment, main interface)
+ip -n "$P-fr" link set eth1 address 02:00:00:00:05:50
+ip -n "$P-fr" addr add 192.0.2.50/24 dev eth1
 ip -n "$P-fr" addr add 10.0.1.2/30 dev eth0
 KEY=tandem-frr-md5
 pe1_conf() {
@@ -25,9 +28,11 @@ ports:
 bundles:
   - name: ce1
     members: [p0]
+    vrf: cust
+    addresses: [192.0.2.1/24]
     es: { esi: "01:02:00:00:00:aa:01:00:01:00", df-algorithm: preference, df-preference: 200 }
 interfaces:
-  - { name: ce1.10, parent: ce1, vlan: 10, vrf: cust, addresses: [192.0.2.1/24] }
+  - { name: ce1.10, parent: ce1, vlan: 10, vrf: cust, addresses: [198.51.100.1/24] }
 vrfs:
   - { name: core }
   - { name: cust, route-targets: { export: ["65001:10"] } }
@@ -92,12 +97,29 @@ check "RT-4 carries the ES-Import RT 02:00:00:00:aa:01 and DF preference 200" ba
 V 'show bgp l2vpn evpn route type ead' >"$LAB/frr-ead.txt"
 check "RT-1 carries RT 65001:10, the ESI label EC and VXLAN encapsulation" bash -c "grep -q 'RT:65001:10' '$LAB/frr-ead.txt' && grep -q 'ESI-label-Rt:AA' '$LAB/frr-ead.txt' && grep -q 'ET:8' '$LAB/frr-ead.txt'"
 
+log "ARP/ND sync route: a CE host on the ES main interface speaks, tandem sends RT-2"
+nsx fr ping -c 2 -i 0.3 -W 1 192.0.2.1 >/dev/null
+rt2() { V 'show bgp l2vpn evpn route type macip' | grep -q '\[2\]:\[0\]:\[48\]:\[02:00:00:00:05:50\]:\[32\]:\[192.0.2.50\]'; }
+ms=$(time_until 10 rt2) || ms=timeout
+note "FRR holds the RT-2 ${ms} ms after the host's ping"
+V 'show bgp l2vpn evpn route type macip' >"$LAB/frr-macip.txt"
+sed -n '/192.0.2.50/,/^$/p' "$LAB/frr-macip.txt" | head -12 | sed 's/^/   /'
+check "FRR holds RT-2 [2]:[0]:[48]:[02:00:00:00:05:50]:[32]:[192.0.2.50] (tag 0: main interface)" rt2
+check "RT-2 RD 10.0.1.1:101 (auto, VRF cust), ESI of the segment, RT 65001:10" bash -c "
+  grep -q 'Route Distinguisher: 10.0.1.1:101' '$LAB/frr-macip.txt' &&
+  grep -q 'ESI:$ESI' '$LAB/frr-macip.txt' && grep -q 'RT:65001:10' '$LAB/frr-macip.txt'"
+
 log "tshark decodes tandem's UPDATEs"
 sleep 1
 kill -INT "$TSHARK"; wait "$TSHARK" 2>/dev/null
 types=$(tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri && ip.src == 10.0.1.1' -T fields -e bgp.evpn.nlri.rt 2>/dev/null | tr ',' '\n' | sort -u | tr '\n' ' ')
 note "EVPN route types tandem sent, per tshark: $types"
-check "tshark sees tandem's RT-1 and RT-4" bash -c "echo '$types' | grep -qw 1 && echo '$types' | grep -qw 4"
+check "tshark sees tandem's RT-1, RT-2 and RT-4" bash -c "echo '$types' | grep -qw 1 && echo '$types' | grep -qw 2 && echo '$types' | grep -qw 4"
+tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri.rt == 2 && ip.src == 10.0.1.1' -T fields -e bgp.evpn.nlri.mac_addr \
+  -e bgp.evpn.nlri.ip.addr -e bgp.evpn.nlri.etag >"$LAB/rt2.fields" 2>/dev/null
+note "tshark, RT-2 (MAC, IPv4, Ethernet Tag): $(head -1 "$LAB/rt2.fields" | tr '\t' ' ')"
+check "tshark: RT-2 with MAC 02:00:00:00:05:50, IP 192.0.2.50, tag 0" \
+  bash -c "grep -q '02:00:00:00:05:50' '$LAB/rt2.fields' && grep -q '192.0.2.50' '$LAB/rt2.fields'"
 tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri.rt == 4 && ip.src == 10.0.1.1' -T fields -e bgp.evpn.nlri.esi.type \
   -e bgp.evpn.nlri.esi.lacp_mac -e bgp.evpn.nlri.esi.lacp_portkey -e bgp.evpn.nlri.ip.addr >"$LAB/rt4.fields" 2>/dev/null
 note "tshark, RT-4 frame (ESI type, CE LACP MAC, key, originator): $(head -1 "$LAB/rt4.fields")"

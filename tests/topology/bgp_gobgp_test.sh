@@ -10,13 +10,25 @@ lab_init
 log "PE1 (tandem, AS 65001) <-> GoBGP (AS 65002) over PE1's DPDK port p1"
 for ns in pe1 gb; do netns_add $ns; done
 veth pe1 p1 gb eth0
+veth pe1 p0 gb eth1           # a CE host on PE1's Ethernet Segment (main interface)
 ip -n "$P-gb" addr add 10.0.0.2/30 dev eth0
+ip -n "$P-gb" link set eth1 address 02:00:00:00:06:60
+ip -n "$P-gb" addr add 192.0.2.60/24 dev eth1
 cat >"$LAB/pe1.yaml" <<YAML
 name: ${P}pe1
 eal: { lcores: "0", hugepages: auto, memory-mb: 256 }
 ports:
   - { name: p1, devargs: "net_af_packet0,iface=p1", vrf: core, addresses: [10.0.0.1/30] }
-vrfs: [{ name: core }]
+  - { name: p0, devargs: "net_af_packet1,iface=p0" }
+bundles:
+  - name: ce1
+    members: [p0]
+    vrf: cust
+    addresses: [192.0.2.1/24]
+    es: { esi: "00:00:00:00:00:00:00:00:06:01" }
+vrfs:
+  - { name: core }
+  - { name: cust, route-targets: { import: ["65001:60"], export: ["65001:60"] } }
 bgp:
   asn: 65001
   router-id: 10.0.0.1
@@ -74,6 +86,18 @@ check "RT-4: ESI type 1 (LACP 02:00:00:00:aa:01 key 1), originator 10.0.0.2, ES-
   "any(.[]; .type == 4 and .esi == $ESI and .originator == \"10.0.0.2\" and (.communities | index(\"es-import:02:00:00:00:aa:01\")))" evpn routes
 check "RT-1: A-D per ES (tag MAX-ET, label 0), ESI Label all-active" ctl_jq pe1 \
   "any(.[]; .type == 1 and .esi == $ESI and .tag == 4294967295 and .label == 0 and (.communities | index(\"esi-label:all-active:0\")))" evpn routes
+
+log "tandem's RT-2 (ARP sync route) as GoBGP decodes it"
+nsx gb ping -c 2 -i 0.3 -W 1 192.0.2.1 >/dev/null
+grt2() { G -j global rib -a evpn 2>/dev/null | jq -e '[.[][] | select(.nlri.type == 2 and .nlri.value.mac == "02:00:00:00:06:60")] | length == 1' >/dev/null; }
+ms=$(time_until 10 grt2) || ms=timeout
+note "GoBGP holds it ${ms} ms after the host's ping"
+G -j global rib -a evpn >"$LAB/gobgp-rib.json" 2>&1
+jq -c '.[][] | select(.nlri.type == 2 and .nlri.value.mac == "02:00:00:00:06:60") | .nlri.value' "$LAB/gobgp-rib.json" | sed 's/^/   /'
+check "GoBGP: RT-2 RD 10.0.0.1:101, ESI 00:..:06:01, tag 0, MAC, IP 192.0.2.60, label 0" json_true "$LAB/gobgp-rib.json" \
+  '[.[][] | select(.nlri.type == 2 and .nlri.value.mac == "02:00:00:00:06:60") | .nlri.value] | length == 1 and (.[0] | .rd.admin == "10.0.0.1" and .rd.assigned == 101 and .etag == 0 and .ip == "192.0.2.60" and .labels == [0] and (.esi | tostring | test("6:1|06:01")))'
+check "GoBGP: RT-2 carries RT 65001:60" json_true "$LAB/gobgp-rib.json" \
+  '[.[][] | select(.nlri.type == 2 and .nlri.value.mac == "02:00:00:00:06:60") | .attrs[] | select(.type == 16) | .value[] | select(.type == 0 and .subtype == 2)] | any(.value == "65001:60" or (.as == 65001 and .local_admin == 60))'
 
 log "withdrawal"
 G global rib -a evpn del macadv 02:00:00:00:00:33 172.16.100.33 etag 7 label 100 rd 10.0.0.2:100

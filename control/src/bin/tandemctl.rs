@@ -80,6 +80,9 @@ enum Show {
     Es,
     /// DF election results per (ES, VLAN).
     Df,
+    /// The draft's route sync per Ethernet Segment: routes sent, routes received and the
+    /// entries they installed.
+    Sync,
 }
 
 fn main() -> std::process::ExitCode {
@@ -132,6 +135,7 @@ fn run(cli: Cli) -> Result<()> {
             route_type: *route_type,
         },
         Show::Es | Show::Df => Request::Es,
+        Show::Sync => Request::Sync,
     };
     let v = call(&sock, &req)?;
 
@@ -181,18 +185,19 @@ fn run(cli: Cli) -> Result<()> {
         Show::Neighbors { .. } => {
             let rows: Vec<NeighborView> = serde_json::from_value(v)?;
             println!(
-                "{:<8} {:<12} {:<28} {:<18} {:<10} age",
-                "vrf", "interface", "address", "mac", "state"
+                "{:<8} {:<12} {:<28} {:<18} {:<10} {:>7}  origin",
+                "vrf", "interface", "address", "mac", "state", "age"
             );
             for r in rows {
                 println!(
-                    "{:<8} {:<12} {:<28} {:<18} {:<10} {:.1}s",
+                    "{:<8} {:<12} {:<28} {:<18} {:<10} {:>6.1}s  {}",
                     r.vrf,
                     r.interface,
                     r.ip,
                     r.mac,
                     r.state,
-                    r.age_ms as f64 / 1000.0
+                    r.age_ms as f64 / 1000.0,
+                    r.origin
                 );
             }
         }
@@ -350,6 +355,40 @@ fn run(cli: Cli) -> Result<()> {
                     );
                 }
             }
+        }
+        Show::Sync => {
+            for e in v["segments"].as_array().into_iter().flatten() {
+                println!(
+                    "ES {} esi {} {}",
+                    e["name"].as_str().unwrap_or("?"),
+                    e["esi"].as_str().unwrap_or("?"),
+                    if e["up"].as_bool().unwrap_or(false) {
+                        "up"
+                    } else {
+                        "down"
+                    }
+                );
+                for (dir, list) in [("sent", &e["sent"]), ("received", &e["received"])] {
+                    for r in list.as_array().into_iter().flatten() {
+                        let s = |k: &str| r[k].as_str().unwrap_or("?").to_string();
+                        println!(
+                            "  {dir:<8} RT-{} {:<8} {:<10} {:<26} {:<18} tag {:<5} rd {}{}",
+                            r["type"],
+                            s("vrf"),
+                            s("interface"),
+                            s("ip"),
+                            s("mac"),
+                            r["tag"],
+                            s("rd"),
+                            r["from"]
+                                .as_str()
+                                .map(|f| format!(" from {f}"))
+                                .unwrap_or_default(),
+                        );
+                    }
+                }
+            }
+            println!("counters: {}", v["counters"]);
         }
         Show::Df => {
             println!(

@@ -138,6 +138,91 @@ pub fn local_routes(cfg: &Config, up: impl Fn(&Esi) -> bool) -> Vec<Local> {
     out
 }
 
+/// The RD of a VRF's EVPN routes: the configured one, else `router-id:(100 + VRF index)`
+/// (L3MH §2.2: auto-generated and unique per PE).
+pub fn vrf_rd(cfg: &Config, router_id: Ipv4Addr, vrf: usize) -> Rd {
+    match cfg.vrfs.get(vrf).and_then(|v| v.rd) {
+        Some(rd) => rd.into(),
+        None => rd_type1(router_id, 100 + vrf as u16),
+    }
+}
+
+/// The route targets a VRF's sync routes carry (L3MH §2.1, §2.5.1): its export RTs, or the
+/// segment's ES-Import RT and exactly one EVI-RT standing for its first export RT.
+pub fn sync_communities(cfg: &Config, vrf: usize, esi: &Esi) -> Vec<ExtCommunity> {
+    let Some(v) = cfg.vrfs.get(vrf) else {
+        return Vec::new();
+    };
+    match v.sync_rt {
+        config::SyncRt::Vrf => v
+            .route_targets
+            .export
+            .iter()
+            .map(|rt| ExtCommunity::route_target(*rt))
+            .collect(),
+        config::SyncRt::EsImport => {
+            let mut c = vec![es_import(esi)];
+            c.extend(
+                v.route_targets
+                    .export
+                    .first()
+                    .map(|rt| ExtCommunity::evi_rt(*rt)),
+            );
+            c
+        }
+    }
+}
+
+/// Whether a sync route's communities import it into VRF `vrf` (L3MH §2.5.2): one of its
+/// RTs is an import RT of the VRF, or it carries the segment's ES-Import RT and an EVI-RT
+/// standing for an import RT of the VRF.
+pub fn sync_imports(cfg: &Config, vrf: usize, esi: &Esi, ecs: &[ExtCommunity]) -> bool {
+    let Some(v) = cfg.vrfs.get(vrf) else {
+        return false;
+    };
+    let imports = &v.route_targets.import;
+    if ecs
+        .iter()
+        .filter_map(ExtCommunity::as_rt)
+        .any(|rt| imports.contains(&rt))
+    {
+        return true;
+    }
+    let mine = es_import(esi);
+    ecs.contains(&mine)
+        && ecs
+            .iter()
+            .filter_map(ExtCommunity::as_evi_rt)
+            .any(|rt| imports.contains(&rt))
+}
+
+/// The ARP/ND sync route (RT-2) of a neighbour learnt on an ES interface: VRF RD, the ESI,
+/// Ethernet Tag = the sub-interface's VLAN (0 on the main interface), MAC and IP, no label
+/// (L3MH §2.5.1; no MAC-only RT-2 is ever sent).
+#[allow(clippy::too_many_arguments)]
+pub fn sync_rt2(
+    cfg: &Config,
+    router_id: Ipv4Addr,
+    vrf: usize,
+    esi: Esi,
+    tag: u32,
+    mac: MacAddr,
+    ip: IpAddr,
+) -> Local {
+    Local {
+        route: EvpnRoute::MacIp {
+            rd: vrf_rd(cfg, router_id, vrf),
+            esi,
+            tag,
+            mac: mac.0,
+            ip: Some(ip),
+            label1: 0,
+            label2: None,
+        },
+        communities: sync_communities(cfg, vrf, &esi),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

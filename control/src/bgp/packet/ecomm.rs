@@ -95,6 +95,15 @@ impl ExtCommunity {
         ExtCommunity(b)
     }
 
+    /// The RT an EVI-RT stands for (sub-types 0x0a-0x0c: 2-octet AS, IPv4, 4-octet AS).
+    pub fn as_evi_rt(&self) -> Option<RouteTarget> {
+        let b = self.0;
+        if b[0] != 0x06 || !(0x0a..=0x0c).contains(&b[1]) {
+            return None;
+        }
+        ExtCommunity([b[1] - 0x0a, 0x02, b[2], b[3], b[4], b[5], b[6], b[7]]).as_rt()
+    }
+
     /// BGP Encapsulation (RFC 9012 §4.1).
     pub fn encapsulation(tunnel_type: u16) -> ExtCommunity {
         let t = tunnel_type.to_be_bytes();
@@ -198,6 +207,15 @@ mod tests {
             ExtCommunity::multicast_flags(3),
             ec("06 09 00 03 00 00 00 00")
         );
+        assert_eq!(
+            ExtCommunity::evi_rt(rt("192.0.2.1:100")).as_evi_rt(),
+            Some(rt("192.0.2.1:100"))
+        );
+        assert_eq!(
+            ec("06 0a fd e8 00 00 00 64").as_evi_rt(),
+            Some(rt("65000:100"))
+        );
+        assert_eq!(ec("00 02 fd e8 00 00 00 64").as_evi_rt(), None);
         assert!(ec("01 02 c0 00 02 01 00 64").as_route_target().is_some());
         assert!(ec("06 02 00 11 22 33 44 55").as_route_target().is_none());
     }

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Test description: the draft's problem 1.1 and its fix, ARP/ND sync with RT-2. A CE (Open
+# vSwitch, LACP bond hashing by source MAC, so each host's frames reach one PE only) is
+# dual-homed to two tandem PEs in all-active mode; CUST1 (VLAN 10) and CUST2 (VLAN 20) both
+# use 192.0.2.0/24 and 2001:db8:1::/64 behind the same ES. A remote host "rs" reaches the
+# customer subnet through the PE that does NOT hear the host (the "far" PE).
+#  1. Without BGP between the PEs the far PE cannot resolve the host: pings from rs fail.
+#  2. With BGP, the PE that hears the host sends RT-2 (ESI, Ethernet Tag = VLAN, MAC, IP);
+#     the far PE installs the neighbour in the right VRF on the right sub-interface and the
+#     same pings cross, IPv4 and IPv6; CUST1 and CUST2 entries do not leak into each other.
+#  3. The host goes silent: both PEs drop it within the neighbour timers.
+. "$(dirname "$0")/lib.sh"
+lab_init
+log "CE (OVS balance-slb bond) dual-homed to PE1 and PE2; remote host rs behind both PEs"
+for ns in ce pe1 pe2 h1 h2 rs; do netns_add $ns; done
+veth ce l1a pe1 l1b
+veth ce l2a pe2 l2b
+veth pe1 c1 pe2 c2            # core link: iBGP between the PEs
+veth pe1 x1 rs r1             # remote side, CUST1
+veth pe2 x2 rs r2
+veth ce sw-h1 h1 eth0
+veth ce sw-h2 h2 eth0
+ip -n "$P-h1" link set eth0 address 02:00:00:00:01:11
+ip -n "$P-h2" link set eth0 address 02:00:00:00:02:11
+host_addr h1 192.0.2.11/24 192.0.2.1
+host_addr h2 192.0.2.11/24 192.0.2.1
+for h in h1 h2; do
+  ip -n "$P-$h" addr add 2001:db8:1::11/64 dev eth0 nodad
+  ip -n "$P-$h" -6 route add default via 2001:db8:1::1
+done
+ip -n "$P-rs" addr add 10.1.1.2/30 dev r1
+ip -n "$P-rs" addr add 10.1.2.2/30 dev r2
+ip -n "$P-rs" addr add fd00:1::2/64 dev r1 nodad
+ip -n "$P-rs" addr add fd00:2::2/64 dev r2 nodad
+ip -n "$P-rs" addr add 198.51.100.10/32 dev lo
+ip -n "$P-rs" addr add 2001:db8:99::10/128 dev lo
+ovs_start ce
+vsctl ce add-br br0 -- set bridge br0 datapath_type=netdev
+vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode=balance-slb vlan_mode=trunk trunks=10,20 \
+  other_config:lacp-time=fast other_config:lacp-system-id=02:00:00:00:ce:01 other_config:lacp-system-priority=100 \
+  other_config:bond-rebalance-interval=0
+vsctl ce add-port br0 sw-h1 tag=10
+vsctl ce add-port br0 sw-h2 tag=20
+ESI="00:11:22:33:44:55:00:00:00:02"
+
+# pe_conf NAME MEMBER CORE ADDR PEER PORT_BASE REMOTE_IF REMOTE_NET NEIGHBORS
+pe_conf() {
+  cat >"$LAB/$1.yaml" <<YAML
+name: ${P}$1
+eal: { lcores: "0", hugepages: auto, memory-mb: 256 }
+ports:
+  - { name: m0, devargs: "net_af_packet0,iface=$2" }
+  - { name: core, devargs: "net_af_packet1,iface=$3", vrf: core, addresses: [$4/30] }
+  - { name: rem, devargs: "net_af_packet2,iface=$7", vrf: CUST1, addresses: [$8.1/30, "fd00:${8##*.}::1/64"] }
+bundles:
+  - name: ce1
+    members: [m0]
+    mac: "02:00:00:00:aa:aa"
+    lacp: { mode: active, rate: fast, system-id: "02:00:00:00:aa:02", system-priority: 100, key: 9, port-number-base: $6 }
+    es: { esi: "$ESI", df-wait-ms: 500 }
+interfaces:
+  - { name: ce1.10, parent: ce1, vlan: 10, vrf: CUST1, addresses: [192.0.2.1/24, "2001:db8:1::1/64"] }
+  - { name: ce1.20, parent: ce1, vlan: 20, vrf: CUST2, addresses: [192.0.2.1/24, "2001:db8:1::1/64"] }
+vrfs:
+  - { name: core }
+  - name: CUST1
+    route-targets: { import: ["65000:1"], export: ["65000:1"] }
+    routes: [{ prefix: 198.51.100.10/32, via: $8.2 }, { prefix: "2001:db8:99::10/128", via: "fd00:${8##*.}::2" }]
+  - name: CUST2
+    route-targets: { import: ["65000:2"], export: ["65000:2"] }
+    sync-rt: es-import
+neighbors: { reachable-s: 6, stale-s: 3, retry-ms: 1000 }
+bgp:
+  asn: 65000
+  router-id: $4
+  vrf: core
+  neighbors: [$9]
+api: { socket: $LAB/$1.sock }
+YAML
+}
+# pes WITH_BGP(0|1): (re)start both PEs.
+pes() {
+  for n in pe1 pe2; do
+    eval "pid=\${PID_$n:-}"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill "$pid"; wait "$pid" 2>/dev/null; fi
+  done
+  local n1="" n2=""
+  if [ "$1" = 1 ]; then
+    n1="{ address: 10.0.3.2, remote-as: 65000, hold-time: 9, connect-retry-s: 1 }"
+    n2="{ address: 10.0.3.1, remote-as: 65000, hold-time: 9, connect-retry-s: 1 }"
+  fi
+  pe_conf pe1 l1b c1 10.0.3.1 10.0.3.2 0x0101 x1 10.1.1 "$n1"
+  pe_conf pe2 l2b c2 10.0.3.2 10.0.3.1 0x0201 x2 10.1.2 "$n2"
+  tandemd_start pe1 pe1 "$LAB/pe1.yaml" && tandemd_start pe2 pe2 "$LAB/pe2.yaml" &&
+    wait_until 30 ovs_members_are ce lag0 enabled enabled
+}
+# learner: which PE hears h1 (its ARP for the gateway reaches one link only).
+origin_of() { ctl "$1" --json show neighbors CUST1 | jq -r --arg ip "$2" '.[] | select(.ip == $ip) | .origin'; }
+
+log "1. no BGP between the PEs (no sync)"
+pes 0 || { FAILED=1; lab_summary; exit 1; }
+nsx h1 ping -c 2 -i 0.3 -W 1 192.0.2.1 >/dev/null; nsx h2 ping -c 2 -i 0.3 -W 1 192.0.2.1 >/dev/null
+nsx h1 ping -6 -c 2 -i 0.3 -W 1 2001:db8:1::1 >/dev/null
+if [ "$(origin_of pe1 192.0.2.11)" = local ]; then LEARNER=pe1 FAR=pe2 FARNET=10.1.2.1 FARNET6=fd00:2::1
+else LEARNER=pe2 FAR=pe1 FARNET=10.1.1.1 FARNET6=fd00:1::1; fi
+note "h1's frames reach $LEARNER only; rs sends to the customer subnet through $FAR"
+check "$LEARNER learnt h1 locally, $FAR did not" bash -c "[ \"\$('$BIN/tandemctl' --socket '$LAB/$LEARNER.sock' --json show neighbors CUST1 | jq -r '.[] | select(.ip==\"192.0.2.11\") | .origin')\" = local ] && [ -z \"\$('$BIN/tandemctl' --socket '$LAB/$FAR.sock' --json show neighbors CUST1 | jq -r '.[] | select(.ip==\"192.0.2.11\") | .origin')\" ]"
+ip -n "$P-rs" route replace 192.0.2.0/24 via "$FARNET"
+ip -n "$P-rs" -6 route replace 2001:db8:1::/64 via "$FARNET6"
+nsx rs ping -c 1 -W 1 "$FARNET" >/dev/null 2>&1   # resolve rs on the far PE first
+nsx rs ping -c 5 -i 0.3 -W 1 -I 198.51.100.10 192.0.2.11 >"$LAB/nosync.ping" 2>&1
+rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB/nosync.ping")
+note "rs -> h1 via $FAR without sync: ${rx:-0}/5 answered"
+check "without sync, $FAR cannot deliver to h1 (0 of 5 answered)" test "${rx:-0}" -eq 0
+check "$FAR tried to resolve h1 (its ARP replies went to $LEARNER)" ctl_jq "$FAR" '.control.solicits_sent > 0' counters
+
+log "2. with BGP: ARP/ND sync"
+pes 1 || { FAILED=1; lab_summary; exit 1; }
+both_up() { ctl_jq pe1 '.neighbors[0].state == "Established"' bgp summary && ctl_jq pe2 '.neighbors[0].state == "Established"' bgp summary; }
+wait_until 30 both_up >/dev/null
+nsx h1 ping -c 2 -i 0.3 -W 1 192.0.2.1 >/dev/null; nsx h2 ping -c 2 -i 0.3 -W 1 192.0.2.1 >/dev/null
+nsx h1 ping -6 -c 2 -i 0.3 -W 1 2001:db8:1::1 >/dev/null; nsx h2 ping -6 -c 2 -i 0.3 -W 1 2001:db8:1::1 >/dev/null
+synced() { ctl_jq "$FAR" "any(.[]; .ip == \"$2\" and .mac == \"$3\" and .interface == \"$4\" and (.origin | startswith(\"synced\")))" neighbors "$1"; }
+ms=$(time_until 20 synced CUST1 192.0.2.11 02:00:00:00:01:11 ce1.10) || ms=timeout
+note "h1 synced to $FAR ${ms} ms after h1's pings"
+ctl "$FAR" show neighbors
+check "$FAR: h1 in CUST1 on ce1.10 with h1's MAC, synced from $LEARNER" synced CUST1 192.0.2.11 02:00:00:00:01:11 ce1.10
+check "$FAR: h2 in CUST2 on ce1.20 with h2's MAC (same IP, other VRF)" wait_until 10 synced CUST2 192.0.2.11 02:00:00:00:02:11 ce1.20
+check "$FAR: h1's IPv6 address synced in CUST1 (ND)" wait_until 10 synced CUST1 2001:db8:1::11 02:00:00:00:01:11 ce1.10
+check "nothing leaks: no h2 MAC in CUST1, no h1 MAC in CUST2" bash -c "
+  ! '$BIN/tandemctl' --socket '$LAB/$FAR.sock' --json show neighbors CUST1 | jq -e 'any(.[]; .mac == \"02:00:00:00:02:11\")' >/dev/null &&
+  ! '$BIN/tandemctl' --socket '$LAB/$FAR.sock' --json show neighbors CUST2 | jq -e 'any(.[]; .mac == \"02:00:00:00:01:11\")' >/dev/null"
+ctl "$LEARNER" show sync
+check "$LEARNER sent RT-2 for h1: ESI, tag 10, RT 65000:1" ctl_jq "$LEARNER" \
+  "any(.segments[0].sent[]; .ip == \"192.0.2.11\" and .tag == 10 and .mac == \"02:00:00:00:01:11\" and (.communities | index(\"rt:65000:1\")))" sync
+check "$LEARNER sent RT-2 for h2 with the ES-Import RT + EVI-RT (sync-rt: es-import), tag 20" ctl_jq "$LEARNER" \
+  "any(.segments[0].sent[]; .ip == \"192.0.2.11\" and .tag == 20 and (.communities | index(\"es-import:11:22:33:44:55:00\")) and (.communities | any(startswith(\"evi-rt:\"))))" sync
+check "$FAR lists what it received and from whom" ctl_jq "$FAR" \
+  "[.segments[0].received[] | select(.ip == \"192.0.2.11\")] | length == 2 and all(.[]; .from != null)" sync
+nsx rs ping -c 1 -W 1 "$FARNET" >/dev/null 2>&1
+nsx rs ping -c 5 -i 0.3 -W 1 -I 198.51.100.10 192.0.2.11 >"$LAB/sync.ping" 2>&1
+rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB/sync.ping")
+note "rs -> h1 via $FAR with sync: ${rx:-0}/5 answered"
+check "rs -> h1 (IPv4) through $FAR now crosses (at least 4 of 5)" test "${rx:-0}" -ge 4
+nsx rs ping -6 -c 5 -i 0.3 -W 1 -I 2001:db8:99::10 2001:db8:1::11 >"$LAB/sync6.ping" 2>&1
+rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB/sync6.ping")
+note "rs -> h1 (IPv6) via $FAR with sync: ${rx:-0}/5 answered"
+check "rs -> h1 (IPv6) through $FAR crosses (at least 4 of 5)" test "${rx:-0}" -ge 4
+check "replies came back through $LEARNER (h1's frames still reach one PE only)" bash -c "[ -z \"\$('$BIN/tandemctl' --socket '$LAB/$FAR.sock' --json show neighbors CUST1 | jq -r '.[] | select(.ip==\"192.0.2.11\") | .origin | select(startswith(\"local\"))')\" ]"
+
+log "3. h1 goes silent: both PEs drop it within the neighbour timers (6 s + 3 s)"
+ip -n "$P-h1" addr flush dev eth0
+t0=$(date +%s%N)
+gone() { ! ctl "$1" --json show neighbors CUST1 | jq -e 'any(.[]; .ip == "192.0.2.11")' >/dev/null; }
+ms=$(time_until 30 gone "$LEARNER") || ms=timeout
+note "$LEARNER dropped h1 ${ms} ms after h1 went silent"
+ms2=$(time_until 30 gone "$FAR") || ms2=timeout
+note "$FAR dropped it $(( ($(date +%s%N) - t0) / 1000000 )) ms after"
+check "$LEARNER removed h1" gone "$LEARNER"
+check "$FAR removed h1 (RT-2 withdrawn)" gone "$FAR"
+check "h2 is still there on $FAR" synced CUST2 192.0.2.11 02:00:00:00:02:11 ce1.20
+lab_summary
