@@ -282,6 +282,19 @@ pub struct Vrf {
     /// plus one EVI-RT standing for the VRF's first export RT (`es-import`).
     #[serde(default)]
     pub sync_rt: SyncRt,
+    /// How CE routes (static routes via a CE on an Ethernet Segment interface) are synced to
+    /// the other PEs of the segment with RT-5 (L3MH §2.7): with the CE next hop as GW IP
+    /// (`gateway`, default) or with the ESI as overlay index (`esi`).
+    #[serde(default)]
+    pub ce_route_sync: CeRouteSync,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CeRouteSync {
+    #[default]
+    Gateway,
+    Esi,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -86,7 +86,23 @@ struct SyncState {
     local_rt2: HashMap<(VrfId, NeighKey), crate::evpn::Local>,
     /// Received RT-2s (by route key) and the neighbour each installed.
     installed: HashMap<crate::bgp::packet::evpn::EvpnRoute, (VrfId, NeighKey, MacAddr, IpAddr)>,
+    /// Received RT-5s (by route key) and the route each installed.
+    rt5: HashMap<crate::bgp::packet::evpn::EvpnRoute, SyncedRoute>,
+    /// ESI-based RT-5s waiting for their CE next hop to be known on the interface.
+    rt5_waiting: std::collections::HashSet<crate::bgp::packet::evpn::EvpnRoute>,
+    /// VRFs whose routes changed.
+    vrf_dirty: Vec<VrfId>,
     stats: SyncStats,
+}
+
+/// A CE route installed from an ES peer's RT-5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SyncedRoute {
+    vrf: VrfId,
+    prefix: config::Prefix,
+    iface: IfaceId,
+    gw: IpAddr,
+    peer: IpAddr,
 }
 
 #[derive(Default, serde::Serialize)]
@@ -101,6 +117,13 @@ struct SyncStats {
     rt2_unknown_tag: u64,
     /// The route's RTs (or ES-Import RT + EVI-RT) do not import into the interface's VRF.
     rt2_not_imported: u64,
+    rt5_installed: u64,
+    rt5_removed: u64,
+    /// RT-5s that are not CE-route sync routes of one of our segments (no local ESI, or a GW
+    /// IP outside every ES interface of the VRF with that Ethernet Tag).
+    rt5_not_ours: u64,
+    /// ESI-based RT-5s whose interface has no single neighbour to use as next hop (yet).
+    rt5_no_ce_neighbour: u64,
 }
 
 /// A LACP bundle's state machines and where its members sit in the snapshot.
@@ -133,6 +156,8 @@ pub struct Instance {
     peers: std::collections::BTreeMap<IpAddr, PeerStatus>,
     /// The best path of every EVPN route the peers sent.
     loc: crate::bgp::rib::LocRib,
+    /// VRFs whose `routes` were rebuilt since the last publish.
+    routes_changed: Vec<VrfId>,
     sync: SyncState,
     wire_ports: Vec<Port>,
     host_netns: Vec<String>,
@@ -448,6 +473,7 @@ impl Instance {
             links_dirty: false,
             peers: Default::default(),
             loc: Default::default(),
+            routes_changed: Vec::new(),
             sync,
             wire_ports,
             host_netns,
@@ -631,6 +657,9 @@ impl Instance {
         for k in keys.iter().filter(|k| k.code() == 2) {
             self.sync_import(now, k);
         }
+        for k in keys.iter().filter(|k| k.code() == 5) {
+            self.rt5_import(k);
+        }
         if es {
             self.es_update(now, true);
         }
@@ -704,6 +733,169 @@ impl Instance {
             }
         }
         self.publish_dirty();
+    }
+
+    /// Where the best path of RT-5 `k` lands as a CE route (L3MH §2.7), or None.
+    fn rt5_target(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute) -> Option<SyncedRoute> {
+        use crate::bgp::packet::evpn::EvpnRoute;
+        let peer = *self.loc.best.get(k)?;
+        let e = self.peers.get(&peer)?.rib.routes.get(k)?;
+        let EvpnRoute::IpPrefix {
+            esi,
+            tag,
+            prefix,
+            len,
+            gw,
+            ..
+        } = &e.route
+        else {
+            return None;
+        };
+        let prefix = config::Prefix::new(*prefix, *len);
+        if !esi.is_zero() {
+            // ESI-based: the interface from (ESI, tag); the CE next hop is the one neighbour
+            // known there (the draft leaves this open: evpn-procedures.md §7 point 5).
+            let Some(si) = self.segments.iter().position(|s| s.esi == *esi) else {
+                self.sync.stats.rt5_not_ours += 1;
+                return None;
+            };
+            let iface = *self.sync.es_tag_iface.get(&(si, *tag))?;
+            let vrf = self.topo.ifaces[usize::from(iface)].vrf;
+            if !crate::evpn::sync_imports(&self.cfg, usize::from(vrf), esi, &e.ext_communities) {
+                self.sync.stats.rt5_not_ours += 1;
+                return None;
+            }
+            let mut ns = self
+                .neigh
+                .entries()
+                .filter(|((v, n), _)| {
+                    *v == vrf && n.iface == iface && n.ip.is_ipv4() == prefix.addr().is_ipv4()
+                })
+                .map(|((_, n), _)| n.ip);
+            let (Some(gw), None) = (ns.next(), ns.next()) else {
+                if self.sync.rt5_waiting.insert(k.clone()) {
+                    self.sync.stats.rt5_no_ce_neighbour += 1;
+                }
+                return None;
+            };
+            return Some(SyncedRoute {
+                vrf,
+                prefix,
+                iface,
+                gw,
+                peer,
+            });
+        }
+        // Gateway-based: an ES interface with the route's tag whose subnet holds the GW IP, in
+        // a VRF the route imports into.
+        let found = self.sync.iface_es.iter().find_map(|(&iface, &(si, t))| {
+            let ifc = &self.topo.ifaces[usize::from(iface)];
+            (t == *tag
+                && ifc.subnet_addr(*gw).is_some()
+                && crate::evpn::sync_imports(
+                    &self.cfg,
+                    usize::from(ifc.vrf),
+                    &self.segments[si].esi,
+                    &e.ext_communities,
+                ))
+            .then_some((iface, ifc.vrf))
+        });
+        let Some((iface, vrf)) = found else {
+            self.sync.stats.rt5_not_ours += 1;
+            return None;
+        };
+        Some(SyncedRoute {
+            vrf,
+            prefix,
+            iface,
+            gw: *gw,
+            peer,
+        })
+    }
+
+    /// Installs, changes or removes the CE route a received RT-5 stands for.
+    fn rt5_import(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute) {
+        let was_waiting = self.sync.rt5_waiting.remove(k);
+        let want = self.rt5_target(k);
+        if was_waiting {
+            self.sync.rt5_waiting.insert(k.clone());
+            if want.is_some() || !self.loc.best.contains_key(k) {
+                self.sync.rt5_waiting.remove(k);
+            }
+        }
+        let old = self.sync.rt5.get(k).copied();
+        if old == want {
+            return;
+        }
+        if let Some(o) = old {
+            self.sync.rt5.remove(k);
+            self.sync.stats.rt5_removed += 1;
+            self.sync.vrf_dirty.push(o.vrf);
+        }
+        if let Some(w) = want {
+            self.sync.rt5.insert(k.clone(), w);
+            self.sync.stats.rt5_installed += 1;
+            self.sync.vrf_dirty.push(w.vrf);
+        }
+        self.rebuild_routes();
+    }
+
+    /// Rebuilds the FIB of every VRF whose synced routes changed.
+    fn rebuild_routes(&mut self) {
+        let mut dirty = std::mem::take(&mut self.sync.vrf_dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        for v in dirty {
+            let extra: Vec<_> = self
+                .sync
+                .rt5
+                .values()
+                .filter(|r| r.vrf == v)
+                .map(|r| (r.prefix, r.iface, r.gw))
+                .collect();
+            self.routes[usize::from(v)] =
+                Arc::new(build::routes_with(&self.cfg, &self.topo, v, &extra));
+            self.routes_changed.push(v);
+        }
+        self.publish_dirty();
+    }
+
+    /// Our RT-5s: static routes whose next hop is a CE on an ES interface (L3MH §2.7).
+    fn local_rt5(&self, rid: std::net::Ipv4Addr) -> Vec<(VrfId, IfaceId, crate::evpn::Local)> {
+        let mut out = Vec::new();
+        for (vi, v) in self.cfg.vrfs.iter().enumerate() {
+            for r in &v.routes {
+                let Some(gw) = r.via else { continue };
+                let Some(ifc) = self
+                    .topo
+                    .ifaces
+                    .iter()
+                    .find(|i| usize::from(i.vrf) == vi && i.subnet_addr(gw).is_some())
+                else {
+                    continue;
+                };
+                let Some(&(si, tag)) = self.sync.iface_es.get(&ifc.id) else {
+                    continue;
+                };
+                if !self.segments[si].up {
+                    continue;
+                }
+                out.push((
+                    ifc.vrf,
+                    ifc.id,
+                    crate::evpn::sync_rt5(
+                        &self.cfg,
+                        rid,
+                        vi,
+                        self.segments[si].esi,
+                        tag,
+                        r.prefix,
+                        gw,
+                    ),
+                ));
+            }
+        }
+        out
     }
 
     /// Turns the neighbour table's local changes on ES interfaces into our RT-2s (L3MH
@@ -853,6 +1045,11 @@ impl Instance {
             self.act(a);
         }
         self.sync_local();
+        // ESI-based RT-5s wait for their CE neighbour.
+        let waiting: Vec<_> = self.sync.rt5_waiting.iter().cloned().collect();
+        for k in waiting {
+            self.rt5_import(&k);
+        }
         self.lacp_tick(now);
         self.es_update(now, false);
         self.publish_dirty();
@@ -930,9 +1127,14 @@ impl Instance {
             crate::bgp::packet::evpn::EvpnRoute::MacIp { esi, .. } => up.contains(esi),
             _ => false,
         });
+        let rt5 = match self.cfg.bgp.as_ref() {
+            Some(b) => self.local_rt5(b.router_id),
+            None => Vec::new(),
+        };
         let map: std::collections::HashMap<_, _> = routes
             .iter()
             .chain(rt2)
+            .chain(rt5.iter().map(|(_, _, l)| l))
             .map(|l| (l.route.key(), l.clone()))
             .collect();
         tracing::info!(routes = map.len(), "local EVPN routes");
@@ -1013,7 +1215,10 @@ impl Instance {
     }
 
     fn publish_dirty(&mut self) {
-        let dirty = self.neigh.take_dirty();
+        let mut dirty = self.neigh.take_dirty();
+        dirty.append(&mut self.routes_changed);
+        dirty.sort_unstable();
+        dirty.dedup();
         if dirty.is_empty() && !self.links_dirty {
             return;
         }
@@ -1248,6 +1453,24 @@ impl Instance {
                         "rd": rd.to_string(), "advertised": seg.up, "communities": communities,
                     }));
                 }
+                if let Some(b) = self.cfg.bgp.as_ref() {
+                    for (vrf, iface, l) in self.local_rt5(b.router_id) {
+                        let EvpnRoute::IpPrefix {
+                            rd, tag, prefix, len, gw, esi, ..
+                        } = &l.route else {
+                            continue;
+                        };
+                        if self.sync.iface_es.get(&iface).is_none_or(|(s, _)| *s != si) {
+                            continue;
+                        }
+                        sent.push(json!({
+                            "type": 5, "vrf": vrfname(vrf), "interface": ifname(iface),
+                            "prefix": format!("{prefix}/{len}"), "gw": gw.to_string(),
+                            "tag": tag, "esi_based": !esi.is_zero(), "rd": rd.to_string(),
+                            "communities": l.communities.iter().map(crate::bgp::rib::ecomm_string).collect::<Vec<_>>(),
+                        }));
+                    }
+                }
                 sent.sort_by_key(|v| v["ip"].as_str().map(String::from));
                 let mut received: Vec<serde_json::Value> = Vec::new();
                 for (route, (vrf, k, mac, peer)) in &self.sync.installed {
@@ -1266,6 +1489,19 @@ impl Instance {
                         "type": 2, "vrf": vrfname(*vrf), "interface": ifname(k.iface),
                         "ip": k.ip.to_string(), "mac": mac.to_string(), "tag": tag,
                         "from": peer.to_string(), "rd": rd.to_string(),
+                    }));
+                }
+                for (route, r) in &self.sync.rt5 {
+                    if self.sync.iface_es.get(&r.iface).is_none_or(|(s, _)| *s != si) {
+                        continue;
+                    }
+                    let EvpnRoute::IpPrefix { rd, tag, esi, .. } = route else {
+                        continue;
+                    };
+                    received.push(json!({
+                        "type": 5, "vrf": vrfname(r.vrf), "interface": ifname(r.iface),
+                        "prefix": r.prefix.to_string(), "gw": r.gw.to_string(), "tag": tag,
+                        "esi_based": !esi.is_zero(), "from": r.peer.to_string(), "rd": rd.to_string(),
                     }));
                 }
                 received.sort_by_key(|v| v["ip"].as_str().map(String::from));
@@ -1418,6 +1654,15 @@ impl Instance {
                         interface: Some(i.name.clone()),
                     });
                 }
+            }
+            for r in self.sync.rt5.values().filter(|r| usize::from(r.vrf) == vi) {
+                rows.push(RouteView {
+                    vrf: v.name.to_string(),
+                    prefix: r.prefix.to_string(),
+                    source: format!("evpn-sync:{}", r.peer),
+                    nexthop: Some(r.gw.to_string()),
+                    interface: Some(self.topo.ifaces[usize::from(r.iface)].name.clone()),
+                });
             }
             for r in &v.routes {
                 let iface = r.via.and_then(|gw| {

@@ -8,7 +8,10 @@
 #  2. With BGP, the PE that hears the host sends RT-2 (ESI, Ethernet Tag = VLAN, MAC, IP);
 #     the far PE installs the neighbour in the right VRF on the right sub-interface and the
 #     same pings cross, IPv4 and IPv6; CUST1 and CUST2 entries do not leak into each other.
-#  3. The host goes silent: both PEs drop it within the neighbour timers.
+#  3. CE-route sync (RT-5, the draft's problem 1.3): 203.0.113.0/24 behind the CE is a static
+#     route on the PE that hears the CE only; the other PE installs it from RT-5, gateway-based
+#     in CUST1 (GW IP = the CE) and ESI-based in CUST2, and rs reaches it through that PE.
+#  4. The host goes silent: both PEs drop it within the neighbour timers.
 . "$(dirname "$0")/lib.sh"
 lab_init
 log "CE (OVS balance-slb bond) dual-homed to PE1 and PE2; remote host rs behind both PEs"
@@ -24,6 +27,7 @@ ip -n "$P-h1" link set eth0 address 02:00:00:00:01:11
 ip -n "$P-h2" link set eth0 address 02:00:00:00:02:11
 host_addr h1 192.0.2.11/24 192.0.2.1
 host_addr h2 192.0.2.11/24 192.0.2.1
+for h in h1 h2; do ip -n "$P-$h" addr add 203.0.113.1/32 dev lo; done   # the CEs' own prefix
 for h in h1 h2; do
   ip -n "$P-$h" addr add 2001:db8:1::11/64 dev eth0 nodad
   ip -n "$P-$h" -6 route add default via 2001:db8:1::1
@@ -65,10 +69,12 @@ vrfs:
   - { name: core }
   - name: CUST1
     route-targets: { import: ["65000:1"], export: ["65000:1"] }
-    routes: [{ prefix: 198.51.100.10/32, via: $8.2 }, { prefix: "2001:db8:99::10/128", via: "fd00:${8##*.}::2" }]
+    routes: [{ prefix: 198.51.100.10/32, via: $8.2 }, { prefix: "2001:db8:99::10/128", via: "fd00:${8##*.}::2" }$(ce_route "$1")]
   - name: CUST2
     route-targets: { import: ["65000:2"], export: ["65000:2"] }
     sync-rt: es-import
+    ce-route-sync: esi
+    routes: [$(ce_route "$1" | cut -c3-)]
 neighbors: { reachable-s: 6, stale-s: 3, retry-ms: 1000 }
 bgp:
   asn: 65000
@@ -78,6 +84,8 @@ bgp:
 api: { socket: $LAB/$1.sock }
 YAML
 }
+# ce_route NAME: the static route toward the CE's prefix, on the PE that hears the CE only.
+ce_route() { [ "$1" = "${STATIC_ON:-}" ] && echo ", { prefix: 203.0.113.0/24, via: 192.0.2.11 }"; }
 # pes WITH_BGP(0|1): (re)start both PEs.
 pes() {
   for n in pe1 pe2; do
@@ -115,6 +123,7 @@ check "without sync, $FAR cannot deliver to h1 (0 of 5 answered)" test "${rx:-0}
 check "$FAR tried to resolve h1 (its ARP replies went to $LEARNER)" ctl_jq "$FAR" '.control.solicits_sent > 0' counters
 
 log "2. with BGP: ARP/ND sync"
+STATIC_ON=$LEARNER
 pes 1 || { FAILED=1; lab_summary; exit 1; }
 both_up() { ctl_jq pe1 '.neighbors[0].state == "Established"' bgp summary && ctl_jq pe2 '.neighbors[0].state == "Established"' bgp summary; }
 wait_until 30 both_up >/dev/null
@@ -148,7 +157,22 @@ note "rs -> h1 (IPv6) via $FAR with sync: ${rx:-0}/5 answered"
 check "rs -> h1 (IPv6) through $FAR crosses (at least 4 of 5)" test "${rx:-0}" -ge 4
 check "replies came back through $LEARNER (h1's frames still reach one PE only)" bash -c "[ -z \"\$('$BIN/tandemctl' --socket '$LAB/$FAR.sock' --json show neighbors CUST1 | jq -r '.[] | select(.ip==\"192.0.2.11\") | .origin | select(startswith(\"local\"))')\" ]"
 
-log "3. h1 goes silent: both PEs drop it within the neighbour timers (6 s + 3 s)"
+log "3. CE-route sync: 203.0.113.0/24 is a static route on $LEARNER only"
+rt5() { ctl_jq "$FAR" "any(.[]; .prefix == \"203.0.113.0/24\" and .nexthop == \"192.0.2.11\" and .interface == \"$2\" and (.source | startswith(\"evpn-sync\")))" routes "$1"; }
+ms=$(time_until 15 rt5 CUST1 ce1.10) || ms=timeout
+note "$FAR installed the CUST1 route ${ms} ms later"
+ctl "$FAR" show routes CUST1 | grep -E "prefix|203.0.113" | sed 's/^/   /'
+check "$FAR: 203.0.113.0/24 via 192.0.2.11 on ce1.10 in CUST1 (gateway-based RT-5)" rt5 CUST1 ce1.10
+check "$FAR: 203.0.113.0/24 via 192.0.2.11 on ce1.20 in CUST2 (ESI-based RT-5, next hop = the CE known there)" wait_until 10 rt5 CUST2 ce1.20
+check "$LEARNER sent both: gateway-based (GW 192.0.2.11, tag 10) and ESI-based (tag 20)" ctl_jq "$LEARNER" \
+  '[.segments[0].sent[] | select(.type == 5)] | (any(.[]; .gw == "192.0.2.11" and .tag == 10 and (.esi_based | not)) and any(.[]; .tag == 20 and .esi_based))' sync
+ip -n "$P-rs" route replace 203.0.113.0/24 via "$FARNET"
+nsx rs ping -c 5 -i 0.3 -W 1 -I 198.51.100.10 203.0.113.1 >"$LAB/rt5.ping" 2>&1
+rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB/rt5.ping")
+note "rs -> 203.0.113.1 via $FAR: ${rx:-0}/5 answered"
+check "rs reaches the CE's prefix through $FAR, which has no static route for it" test "${rx:-0}" -ge 4
+
+log "4. h1 goes silent: both PEs drop it within the neighbour timers (6 s + 3 s)"
 ip -n "$P-h1" addr flush dev eth0
 t0=$(date +%s%N)
 gone() { ! ctl "$1" --json show neighbors CUST1 | jq -e 'any(.[]; .ip == "192.0.2.11")' >/dev/null; }

@@ -370,14 +370,19 @@ fn run(cli: Cli) -> Result<()> {
                 );
                 for (dir, list) in [("sent", &e["sent"]), ("received", &e["received"])] {
                     for r in list.as_array().into_iter().flatten() {
-                        let s = |k: &str| r[k].as_str().unwrap_or("?").to_string();
+                        let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
+                        let (what, how) = if r["type"] == 5 {
+                            (s("prefix"), format!("via {}", s("gw")))
+                        } else {
+                            (s("ip"), s("mac"))
+                        };
                         println!(
-                            "  {dir:<8} RT-{} {:<8} {:<10} {:<26} {:<18} tag {:<5} rd {}{}",
+                            "  {dir:<8} RT-{} {:<8} {:<10} {:<26} {:<22} tag {:<5} rd {}{}",
                             r["type"],
                             s("vrf"),
                             s("interface"),
-                            s("ip"),
-                            s("mac"),
+                            what,
+                            how,
                             r["tag"],
                             s("rd"),
                             r["from"]

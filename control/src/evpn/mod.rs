@@ -223,6 +223,43 @@ pub fn sync_rt2(
     }
 }
 
+/// The CE-route sync route (RT-5, L3MH §2.7) of a static route whose next hop `gw` is a CE on
+/// an ES interface: VRF RD, Ethernet Tag = VLAN, and either the GW IP (gateway-based, ESI 0)
+/// or the ESI (ESI-based, GW IP 0) as overlay index; label 0 (the routes are for the ES peers,
+/// not the core).
+#[allow(clippy::too_many_arguments)]
+pub fn sync_rt5(
+    cfg: &Config,
+    router_id: Ipv4Addr,
+    vrf: usize,
+    esi: Esi,
+    tag: u32,
+    prefix: config::Prefix,
+    gw: IpAddr,
+) -> Local {
+    let esi_based = cfg
+        .vrfs
+        .get(vrf)
+        .is_some_and(|v| v.ce_route_sync == config::CeRouteSync::Esi);
+    let zero = if prefix.addr().is_ipv4() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+    };
+    Local {
+        route: EvpnRoute::IpPrefix {
+            rd: vrf_rd(cfg, router_id, vrf),
+            esi: if esi_based { esi } else { Esi::ZERO },
+            tag,
+            prefix: prefix.addr(),
+            len: prefix.len(),
+            gw: if esi_based { zero } else { gw },
+            label: 0,
+        },
+        communities: sync_communities(cfg, vrf, &esi),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

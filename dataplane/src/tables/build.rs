@@ -167,6 +167,17 @@ pub fn topology(cfg: &Config, port_macs: &[MacAddr]) -> Topology {
 
 /// Builds one VRF's FIBs: connected subnets, our own addresses (`Local`), static routes.
 pub fn routes(cfg: &Config, topo: &Topology, vrf: VrfId) -> Routes {
+    routes_with(cfg, topo, vrf, &[])
+}
+
+/// `routes` plus routes learnt at run time (e.g. CE routes synced from another PE of an
+/// Ethernet Segment), each (prefix, interface, gateway); they rank like static routes.
+pub fn routes_with(
+    cfg: &Config,
+    topo: &Topology,
+    vrf: VrfId,
+    extra: &[(config::Prefix, crate::tables::IfaceId, IpAddr)],
+) -> Routes {
     let mut nexthops: Vec<NextHop> = Vec::new();
     let mut nh = |n: NextHop| -> u32 {
         match nexthops.iter().position(|x| *x == n) {
@@ -213,6 +224,16 @@ pub fn routes(cfg: &Config, topo: &Topology, vrf: VrfId) -> Routes {
                 IpAddr::V4(a) => r4.push((u32::from(a), r.prefix.len(), id)),
                 IpAddr::V6(a) => r6.push((u128::from(a), r.prefix.len(), id)),
             }
+        }
+    }
+    for (p, iface, gw) in extra {
+        let id = nh(NextHop::Via {
+            iface: *iface,
+            gw: *gw,
+        });
+        match p.addr() {
+            IpAddr::V4(a) => r4.push((u32::from(a), p.len(), id)),
+            IpAddr::V6(a) => r6.push((u128::from(a), p.len(), id)),
         }
     }
     // Connected and local entries win over static routes of the same prefix: put them last.
