@@ -35,7 +35,9 @@ interfaces:
   - { name: ce1.10, parent: ce1, vlan: 10, vrf: cust, addresses: [198.51.100.1/24] }
 vrfs:
   - { name: core }
-  - { name: cust, route-targets: { export: ["65001:10"] } }
+  - name: cust
+    route-targets: { export: ["65001:10"] }
+    routes: [{ prefix: 203.0.113.0/24, via: 192.0.2.50 }]   # a CE route: synced with RT-5
 bgp:
   asn: 65001
   router-id: 10.0.1.1
@@ -109,12 +111,16 @@ check "RT-2 RD 10.0.1.1:101 (auto, VRF cust), ESI of the segment, RT 65001:10" b
   grep -q 'Route Distinguisher: 10.0.1.1:101' '$LAB/frr-macip.txt' &&
   grep -q 'ESI:$ESI' '$LAB/frr-macip.txt' && grep -q 'RT:65001:10' '$LAB/frr-macip.txt'"
 
+V 'show bgp l2vpn evpn route type prefix json' >"$LAB/frr-prefix.json"
+check "FRR holds tandem's RT-5 [5]:[0]:[24]:[203.0.113.0] (CE-route sync) with RT 65001:10" json_true "$LAB/frr-prefix.json" \
+  '.["10.0.1.1:101"]["[5]:[0]:[24]:[203.0.113.0]"].paths[0][0] | .ip == "203.0.113.0" and .ethTag == 0 and (.extendedCommunity.string | test("RT:65001:10"))'
+
 log "tshark decodes tandem's UPDATEs"
 sleep 1
 kill -INT "$TSHARK"; wait "$TSHARK" 2>/dev/null
 types=$(tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri && ip.src == 10.0.1.1' -T fields -e bgp.evpn.nlri.rt 2>/dev/null | tr ',' '\n' | sort -u | tr '\n' ' ')
 note "EVPN route types tandem sent, per tshark: $types"
-check "tshark sees tandem's RT-1, RT-2 and RT-4" bash -c "echo '$types' | grep -qw 1 && echo '$types' | grep -qw 2 && echo '$types' | grep -qw 4"
+check "tshark sees tandem's RT-1, RT-2, RT-4 and RT-5" bash -c "echo '$types' | grep -qw 1 && echo '$types' | grep -qw 2 && echo '$types' | grep -qw 4 && echo '$types' | grep -qw 5"
 tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri.rt == 2 && ip.src == 10.0.1.1' -T fields -e bgp.evpn.nlri.mac_addr \
   -e bgp.evpn.nlri.ip.addr -e bgp.evpn.nlri.etag >"$LAB/rt2.fields" 2>/dev/null
 note "tshark, RT-2 (MAC, IPv4, Ethernet Tag): $(head -1 "$LAB/rt2.fields" | tr '\t' ' ')"
@@ -125,6 +131,11 @@ tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri.rt == 4 && ip.src == 10.0.1.1' -T fi
 note "tshark, RT-4 frame (ESI type, CE LACP MAC, key, originator): $(head -1 "$LAB/rt4.fields")"
 check "tshark: tandem's RT-4 has ESI type 1, LACP MAC 02:00:00:00:aa:01, key 1, originator 10.0.1.1" \
   bash -c "grep -q '02:00:00:00:aa:01' '$LAB/rt4.fields' && grep -q '10.0.1.1' '$LAB/rt4.fields' && cut -f1 '$LAB/rt4.fields' | grep -q '^1' && cut -f3 '$LAB/rt4.fields' | grep -q '^1'"
+tshark -r "$LAB/bgp.pcap" -Y 'bgp.evpn.nlri.rt == 5 && ip.src == 10.0.1.1' -T fields -e bgp.evpn.nlri.prefix_len \
+  -e bgp.evpn.nlri.ip.addr -e bgp.evpn.nlri.ipv4.gtw_addr >"$LAB/rt5.fields" 2>/dev/null
+note "tshark, RT-5 (length, prefix, GW IP): $(head -1 "$LAB/rt5.fields" | tr '\t' ' ')"
+check "tshark: RT-5 203.0.113.0/24 with GW IP 192.0.2.50 (gateway-based)" \
+  bash -c "grep -q '203.0.113.0' '$LAB/rt5.fields' && grep -q '192.0.2.50' '$LAB/rt5.fields'"
 malformed=$(tshark -r "$LAB/bgp.pcap" -Y 'bgp && (_ws.malformed || _ws.expert.severity == error)' 2>/dev/null | wc -l)
 check "tshark: no malformed or error-flagged BGP frame in the session ($malformed)" test "$malformed" -eq 0
 tshark -r "$LAB/bgp.pcap" -Y 'ip.src == 10.0.1.1 && tcp.len > 0' -T fields -e ip.ttl -e tcp.option_kind >"$LAB/sec.fields" 2>/dev/null

@@ -28,7 +28,9 @@ bundles:
     es: { esi: "00:00:00:00:00:00:00:00:06:01" }
 vrfs:
   - { name: core }
-  - { name: cust, route-targets: { import: ["65001:60"], export: ["65001:60"] } }
+  - name: cust
+    route-targets: { import: ["65001:60"], export: ["65001:60"] }
+    routes: [{ prefix: 203.0.113.0/24, via: 192.0.2.60 }]   # a CE route: synced with RT-5
 bgp:
   asn: 65001
   router-id: 10.0.0.1
@@ -98,6 +100,9 @@ check "GoBGP: RT-2 RD 10.0.0.1:101, ESI 00:..:06:01, tag 0, MAC, IP 192.0.2.60, 
   '[.[][] | select(.nlri.type == 2 and .nlri.value.mac == "02:00:00:00:06:60") | .nlri.value] | length == 1 and (.[0] | .rd.admin == "10.0.0.1" and .rd.assigned == 101 and .etag == 0 and .ip == "192.0.2.60" and .labels == [0] and (.esi | tostring | test("6:1|06:01")))'
 check "GoBGP: RT-2 carries RT 65001:60" json_true "$LAB/gobgp-rib.json" \
   '[.[][] | select(.nlri.type == 2 and .nlri.value.mac == "02:00:00:00:06:60") | .attrs[] | select(.type == 16) | .value[] | select(.type == 0 and .subtype == 2)] | any(.value == "65001:60" or (.as == 65001 and .local_admin == 60))'
+
+check "GoBGP: tandem's RT-5 203.0.113.0/24, GW IP 192.0.2.60 (the CE), tag 0, RD 10.0.0.1:101, RT 65001:60" json_true "$LAB/gobgp-rib.json" \
+  '[.[][] | select(.nlri.type == 5 and .nlri.value.prefix == "203.0.113.0/24")] | length == 1 and (.[0] | .nlri.value.gateway == "192.0.2.60" and .nlri.value.etag == 0 and .nlri.value.rd.admin == "10.0.0.1" and .nlri.value.rd.assigned == 101 and ([.attrs[] | select(.type == 16) | .value[] | select(.type == 0 and .subtype == 2)] | any(.value == "65001:60" or (.as == 65001 and .local_admin == 60))))'
 
 log "withdrawal"
 G global rib -a evpn del macadv 02:00:00:00:00:33 172.16.100.33 etag 7 label 100 rd 10.0.0.2:100
