@@ -426,6 +426,11 @@ pub struct BgpNeighbor {
     /// (6/1, RFC 4486) and it is retried after `connect-retry-s`.
     #[serde(default)]
     pub max_prefix: Option<u32>,
+    /// Advertise only these EVPN route types to this neighbour (default: all). GoBGP resets
+    /// the session on RT-7/RT-8 and FRR drops types 6-11 (shared/spec/evpn-procedures.md §7
+    /// point 8), so a peer that is not on our segments may need e.g. [1, 2, 3, 4, 5].
+    #[serde(default)]
+    pub evpn_route_types: Option<Vec<u8>>,
 }
 
 fn default_hold() -> u16 {

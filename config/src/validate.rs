@@ -328,6 +328,16 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
                     reason: "must be 1 (directly connected) to 254".into(),
                 });
             }
+            if let Some(t) = n
+                .evpn_route_types
+                .as_ref()
+                .and_then(|t| t.iter().find(|t| !(1..=11).contains(*t)))
+            {
+                errs.push(ConfigError::Invalid {
+                    path: format!("bgp.neighbors[{i}].evpn-route-types"),
+                    reason: format!("{t} is not an EVPN route type (1 to 11)"),
+                });
+            }
             if n.max_prefix == Some(0) {
                 errs.push(ConfigError::Invalid {
                     path: format!("bgp.neighbors[{i}].max-prefix"),

@@ -17,6 +17,10 @@ pub enum Request {
     Version,
     Bundles,
     BgpSummary,
+    /// One BGP neighbour in detail.
+    BgpNeighbor {
+        address: String,
+    },
     EvpnRoutes {
         route_type: Option<u8>,
     },
@@ -24,6 +28,8 @@ pub enum Request {
     Es,
     /// The draft's route sync: what was sent and received per Ethernet Segment.
     Sync,
+    /// Multicast memberships, local (IGMP) and synced (RT-7).
+    Multicast,
     /// Set a LACP bundle's role: `active`, `standby`, or `auto` (None: config / DF election).
     SetBundle {
         name: String,

@@ -92,6 +92,10 @@ struct SyncState {
     rt5_waiting: std::collections::HashSet<crate::bgp::packet::evpn::EvpnRoute>,
     /// VRFs whose routes changed.
     vrf_dirty: Vec<VrfId>,
+    /// Our RT-7/RT-8s, per local membership on an ES interface.
+    local_mcast: HashMap<crate::mcast::Key, Vec<crate::evpn::Local>>,
+    /// Received RT-7s (by route key) and the membership each installed.
+    mcast_installed: HashMap<crate::bgp::packet::evpn::EvpnRoute, (crate::mcast::Key, IpAddr)>,
     stats: SyncStats,
 }
 
@@ -124,6 +128,11 @@ struct SyncStats {
     rt5_not_ours: u64,
     /// ESI-based RT-5s whose interface has no single neighbour to use as next hop (yet).
     rt5_no_ce_neighbour: u64,
+    rt7_installed: u64,
+    rt7_removed: u64,
+    /// RT-7s that are not for one of our segments / VRFs.
+    rt7_not_ours: u64,
+    rt8_received: u64,
 }
 
 /// A LACP bundle's state machines and where its members sit in the snapshot.
@@ -156,6 +165,7 @@ pub struct Instance {
     peers: std::collections::BTreeMap<IpAddr, PeerStatus>,
     /// The best path of every EVPN route the peers sent.
     loc: crate::bgp::rib::LocRib,
+    mcast: crate::mcast::Memberships,
     /// VRFs whose `routes` were rebuilt since the last publish.
     routes_changed: Vec<VrfId>,
     sync: SyncState,
@@ -473,6 +483,7 @@ impl Instance {
             links_dirty: false,
             peers: Default::default(),
             loc: Default::default(),
+            mcast: crate::mcast::Memberships::new(Default::default()),
             routes_changed: Vec::new(),
             sync,
             wire_ports,
@@ -569,6 +580,7 @@ impl Instance {
                     tx: tx.clone(),
                     stop: self.stop_tx.subscribe(),
                     cease: cease_rx,
+                    route_types: n.evpn_route_types.clone(),
                 },
             ));
         }
@@ -660,6 +672,10 @@ impl Instance {
         for k in keys.iter().filter(|k| k.code() == 5) {
             self.rt5_import(k);
         }
+        for k in keys.iter().filter(|k| k.code() == 7) {
+            self.rt7_import(k);
+        }
+        self.sync.stats.rt8_received += keys.iter().filter(|k| k.code() == 8).count() as u64;
         if es {
             self.es_update(now, true);
         }
@@ -733,6 +749,176 @@ impl Instance {
             }
         }
         self.publish_dirty();
+    }
+
+    /// An IGMP message from an L3 interface (the IPv4 packet): memberships change.
+    fn igmp_rx(&mut self, now: Instant, vrf: VrfId, iface: IfaceId, ip: &[u8]) {
+        use dataplane::wire::igmp::{self, record, Igmp};
+        let Some(&b0) = ip.first() else { return };
+        let ihl = usize::from(b0 & 0x0f) * 4;
+        let Some(msg) = ip.get(ihl..) else { return };
+        let key =
+            |source: Option<std::net::Ipv4Addr>, group: std::net::Ipv4Addr| crate::mcast::Key {
+                vrf,
+                iface,
+                source: source.map(IpAddr::V4),
+                group: IpAddr::V4(group),
+            };
+        match igmp::parse(msg) {
+            Ok(Igmp::Report { version, group }) => {
+                self.mcast.report(now, key(None, group), version.max(2))
+            }
+            Ok(Igmp::Leave { group }) => self.mcast.leave(now, key(None, group)),
+            Ok(Igmp::V3Report { n, records }) => {
+                for r in igmp::records(n, records) {
+                    let mut srcs = r.sources().peekable();
+                    match (r.kind, srcs.peek().is_some()) {
+                        (record::MODE_IS_EXCLUDE | record::CHANGE_TO_EXCLUDE, _) => {
+                            self.mcast.report(now, key(None, r.group), 3)
+                        }
+                        (record::CHANGE_TO_INCLUDE | record::MODE_IS_INCLUDE, false) => {
+                            self.mcast.leave(now, key(None, r.group))
+                        }
+                        (record::BLOCK_OLD_SOURCES, _) => {
+                            for s in srcs {
+                                self.mcast.leave(now, key(Some(s), r.group));
+                            }
+                        }
+                        (_, _) => {
+                            for s in srcs {
+                                self.mcast.report(now, key(Some(s), r.group), 3);
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(Igmp::Query { .. }) => {}
+            Err(_) => self.mcast.bad += 1,
+        }
+        self.sync_mcast_local();
+    }
+
+    /// Turns local membership changes on ES interfaces into our RT-7/RT-8s.
+    fn sync_mcast_local(&mut self) {
+        let changes = self.mcast.take_changes();
+        let Some(rid) = self.cfg.bgp.as_ref().map(|b| b.router_id) else {
+            return;
+        };
+        let mut dirty = false;
+        for (k, c) in changes {
+            let Some(&(si, tag)) = self.sync.iface_es.get(&k.iface) else {
+                continue;
+            };
+            let esi = self.segments[si].esi;
+            let build = |version, leaving| {
+                crate::evpn::sync_mcast(
+                    &self.cfg,
+                    rid,
+                    usize::from(k.vrf),
+                    esi,
+                    tag,
+                    k.source,
+                    k.group,
+                    version,
+                    leaving,
+                )
+            };
+            match c {
+                crate::mcast::Local::Join { version } => {
+                    let r = build(version, None);
+                    self.sync.local_mcast.insert(k, r);
+                }
+                crate::mcast::Local::Leaving {
+                    version,
+                    max_response,
+                } => {
+                    let r = build(version, Some(max_response));
+                    self.sync.local_mcast.insert(k, r);
+                }
+                crate::mcast::Local::Gone => {
+                    self.sync.local_mcast.remove(&k);
+                }
+            }
+            dirty = true;
+        }
+        if dirty {
+            self.publish_local();
+        }
+    }
+
+    /// Installs or removes the membership a received RT-7 stands for (L3MH §2.6.2).
+    fn rt7_import(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute) {
+        use crate::bgp::packet::evpn::{mcast_flags, EvpnRoute};
+        let want = (|| {
+            let peer = *self.loc.best.get(k)?;
+            let e = self.peers.get(&peer)?.rib.routes.get(k)?;
+            let EvpnRoute::JoinSync { m, esi, flags } = &e.route else {
+                return None;
+            };
+            let found = self
+                .segments
+                .iter()
+                .position(|s| s.esi == *esi && !esi.is_zero())
+                .and_then(|si| self.sync.es_tag_iface.get(&(si, m.tag)).copied())
+                .filter(|iface| {
+                    let vrf = self.topo.ifaces[usize::from(*iface)].vrf;
+                    crate::evpn::sync_imports(&self.cfg, usize::from(vrf), esi, &e.ext_communities)
+                });
+            let Some(iface) = found else {
+                self.sync.stats.rt7_not_ours += 1;
+                return None;
+            };
+            let key = crate::mcast::Key {
+                vrf: self.topo.ifaces[usize::from(iface)].vrf,
+                iface,
+                source: m.source,
+                group: m.group,
+            };
+            let version = if flags & mcast_flags::V3 != 0 { 3 } else { 2 };
+            Some((key, peer, version))
+        })();
+        let old = self.sync.mcast_installed.get(k).copied();
+        if old == want.map(|(key, p, _)| (key, p)) {
+            return;
+        }
+        if let Some((key, _)) = old {
+            self.sync.mcast_installed.remove(k);
+            if !self.sync.mcast_installed.values().any(|(x, _)| *x == key) {
+                self.mcast.sync_remove(key);
+            }
+            self.sync.stats.rt7_removed += 1;
+        }
+        if let Some((key, peer, version)) = want {
+            self.sync.mcast_installed.insert(k.clone(), (key, peer));
+            self.mcast.sync_join(key, peer, version);
+            self.sync.stats.rt7_installed += 1;
+        }
+    }
+
+    fn mcast_views(&self) -> serde_json::Value {
+        let now = Instant::now();
+        let mut v: Vec<serde_json::Value> = self
+            .mcast
+            .iter()
+            .map(|(k, m)| {
+                serde_json::json!({
+                    "vrf": self.topo.vrf_names[usize::from(k.vrf)],
+                    "interface": self.topo.ifaces[usize::from(k.iface)].name,
+                    "source": k.source.map(|s| s.to_string()),
+                    "group": k.group.to_string(),
+                    "version": m.version,
+                    "local": m.local_until.is_some(),
+                    "leaving": m.leaving,
+                    "expires_ms": m.local_until.map(|t| t.saturating_duration_since(now).as_millis() as u64),
+                    "synced_from": m.synced.map(|p| p.to_string()),
+                })
+            })
+            .collect();
+        v.sort_by_key(|x| x.to_string());
+        serde_json::json!({
+            "memberships": v,
+            "igmp": {"reports": self.mcast.reports, "leaves": self.mcast.leaves, "malformed": self.mcast.bad},
+        })
     }
 
     /// Where the best path of RT-5 `k` lands as a CE route (L3MH §2.7), or None.
@@ -934,6 +1120,46 @@ impl Instance {
         }
     }
 
+    /// `show bgp neighbor X`: the summary row plus configuration, the received routes per
+    /// type and how many of them are best paths.
+    fn bgp_neighbor(&self, address: &str) -> Result<serde_json::Value, String> {
+        let ip: IpAddr = address
+            .parse()
+            .map_err(|_| format!("`{address}` is not an IP address"))?;
+        let p = self
+            .peers
+            .get(&ip)
+            .ok_or_else(|| format!("no BGP neighbour {ip}"))?;
+        let mut v = self.bgp_summary()["neighbors"]
+            .as_array()
+            .and_then(|a| a.iter().find(|n| n["neighbor"] == ip.to_string()).cloned())
+            .unwrap_or_default();
+        let mut by_type = std::collections::BTreeMap::<u8, (u64, u64)>::new();
+        for (k, e) in &p.rib.routes {
+            let t = by_type.entry(e.route.code()).or_default();
+            t.0 += 1;
+            t.1 += u64::from(self.loc.best.get(k) == Some(&ip));
+        }
+        v["received_by_type"] = by_type
+            .iter()
+            .map(|(t, (n, best))| serde_json::json!({"type": t, "routes": n, "best": best}))
+            .collect::<Vec<_>>()
+            .into();
+        if let Some(n) = self
+            .cfg
+            .bgp
+            .as_ref()
+            .and_then(|b| b.neighbors.iter().find(|n| n.address == ip))
+        {
+            v["config"] = serde_json::json!({
+                "hold_time": n.hold_time, "connect_retry_s": n.connect_retry_s, "port": n.port,
+                "tcp_md5": n.password.is_some(), "ttl_security_hops": n.ttl_security_hops,
+                "max_prefix": n.max_prefix,
+            });
+        }
+        Ok(v)
+    }
+
     fn bgp_summary(&self) -> serde_json::Value {
         let v: Vec<serde_json::Value> = self
             .peers
@@ -1030,6 +1256,9 @@ impl Instance {
                         self.act(a);
                     }
                 }
+                Event::Membership { vrf, iface, pkt } => {
+                    self.igmp_rx(now, vrf, iface, dataplane::buffer::PacketBuf::data(&pkt));
+                }
                 Event::Punt { port, pkt } => {
                     self.stats.slow_protocol_frames += 1;
                     self.lacp_rx(now, port, dataplane::buffer::PacketBuf::data(&pkt));
@@ -1045,6 +1274,8 @@ impl Instance {
             self.act(a);
         }
         self.sync_local();
+        self.mcast.tick(now);
+        self.sync_mcast_local();
         // ESI-based RT-5s wait for their CE neighbour.
         let waiting: Vec<_> = self.sync.rt5_waiting.iter().cloned().collect();
         for k in waiting {
@@ -1131,9 +1362,20 @@ impl Instance {
             Some(b) => self.local_rt5(b.router_id),
             None => Vec::new(),
         };
+        let mcast = self
+            .sync
+            .local_mcast
+            .values()
+            .flatten()
+            .filter(|l| match &l.route {
+                crate::bgp::packet::evpn::EvpnRoute::JoinSync { esi, .. }
+                | crate::bgp::packet::evpn::EvpnRoute::LeaveSync { esi, .. } => up.contains(esi),
+                _ => false,
+            });
         let map: std::collections::HashMap<_, _> = routes
             .iter()
             .chain(rt2)
+            .chain(mcast)
             .chain(rt5.iter().map(|(_, _, l)| l))
             .map(|l| (l.route.key(), l.clone()))
             .collect();
@@ -1376,9 +1618,11 @@ impl Instance {
             Request::Counters => Ok(self.counters()),
             Request::Bundles => Ok(self.bundle_views()),
             Request::BgpSummary => Ok(self.bgp_summary()),
+            Request::BgpNeighbor { address } => self.bgp_neighbor(&address),
             Request::EvpnRoutes { route_type } => Ok(self.evpn_routes(route_type)),
             Request::Es => Ok(self.es_views()),
             Request::Sync => Ok(self.sync_view()),
+            Request::Multicast => Ok(self.mcast_views()),
             Request::SetBundle { name, role } => self.set_bundle(&name, role.as_deref()),
         };
         match v {

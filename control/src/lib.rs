@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod evpn;
 pub mod hostif;
 pub mod lacp;
+pub mod mcast;
 pub mod neigh;
 pub mod segment;
 pub mod server;

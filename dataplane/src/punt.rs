@@ -28,6 +28,12 @@ pub enum Event {
         ethertype: u16,
         pkt: Mbuf,
     },
+    /// An IGMP message from an L3 interface (`pkt` holds the IPv4 packet).
+    Membership {
+        vrf: VrfId,
+        iface: IfaceId,
+        pkt: Mbuf,
+    },
     /// A frame for a control-plane protocol (slow protocols: LACP, marker).
     Punt { port: PortIdx, pkt: Mbuf },
 }

@@ -193,6 +193,19 @@ pub fn run(
                             bump(&ctr.punted, 1);
                         }
                     }
+                    Verdict::Membership { vrf, iface } => {
+                        if !policer.allow(eal::rdtsc()) {
+                            ctr.drop(DropReason::PuntPoliced);
+                        } else if queues
+                            .events
+                            .push(Event::Membership { vrf, iface, pkt: m })
+                            .is_err()
+                        {
+                            ctr.drop(DropReason::EventQueueFull);
+                        } else {
+                            bump(&ctr.punted, 1);
+                        }
+                    }
                     Verdict::Resolve {
                         vrf,
                         iface,

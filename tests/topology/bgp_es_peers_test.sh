@@ -2,7 +2,8 @@
 # Test description: two tandem PEs on one Ethernet Segment peer with each other (iBGP) over
 # their DPDK core ports. Both connect and both listen, so the session survives a connection
 # collision; each PE then holds the other's RT-4 (same ESI, the other's originator and DF
-# preference) and RT-1 per ES: the route-level half of ES peer discovery.
+# preference), RT-1 per ES and RT-1 per EVI (IP A-D for its VRF): the route-level half of ES
+# peer discovery.
 . "$(dirname "$0")/lib.sh"
 lab_init
 log "PE1 and PE2 (tandem, AS 65000) share ESI 01:02:00:00:00:aa:01:00:01:00"
@@ -44,8 +45,8 @@ both_up() { ctl_jq pe1 '.neighbors[0].state == "Established"' bgp summary && ctl
 ms=$(time_until 60 both_up) || ms=timeout
 note "iBGP session between the PEs Established after ${ms} ms"
 check "PE1 <-> PE2 Established on both sides" both_up
-wait_until 10 ctl_jq pe1 'length == 2' evpn routes >/dev/null
-wait_until 10 ctl_jq pe2 'length == 2' evpn routes >/dev/null
+wait_until 10 ctl_jq pe1 'length == 3' evpn routes >/dev/null
+wait_until 10 ctl_jq pe2 'length == 3' evpn routes >/dev/null
 ctl pe1 show evpn routes
 ESI='"01:02:00:00:00:aa:01:00:01:00"'
 check "PE1 holds PE2's RT-4: same ESI, originator 10.0.3.2, ES-Import RT, DF preference 100" ctl_jq pe1 \
@@ -54,6 +55,8 @@ check "PE2 holds PE1's RT-4 with DF preference 200" ctl_jq pe2 \
   "any(.[]; .type == 4 and .esi == $ESI and .originator == \"10.0.3.1\" and (.communities | index(\"df-election:alg=2,bitmap=0x0000,pref=200\")))" evpn routes
 check "PE1 holds PE2's RT-1 A-D per ES with RT 65000:10 and the ESI label" ctl_jq pe1 \
   "any(.[]; .type == 1 and .esi == $ESI and .tag == 4294967295 and .next_hop == \"10.0.3.2\" and (.communities | index(\"rt:65000:10\")) and (.communities | index(\"esi-label:all-active:0\")))" evpn routes
+check "PE1 holds PE2's IP A-D per EVI for VRF cust: RD 10.0.3.2:101, tag 0, RT 65000:10" ctl_jq pe1 \
+  "any(.[]; .type == 1 and .esi == $ESI and .tag == 0 and .rd == \"10.0.3.2:101\" and (.communities | index(\"rt:65000:10\")))" evpn routes
 check "exactly one session each (no duplicate from the collision)" bash -c "
   [ \"\$('$BIN/tandemctl' --socket '$LAB/pe1.sock' --json show bgp summary | jq '.neighbors | length')\" = 1 ]"
 

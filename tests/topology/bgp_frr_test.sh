@@ -94,6 +94,7 @@ V 'show bgp l2vpn evpn' | sed 's/^/   /' | head -30
 ESI=01:02:00:00:00:aa:01:00:01:00
 check "FRR holds tandem's RT-4 [4]:[ESI]:[32]:[10.0.1.1] from 10.0.1.1" grep -q "\[4\]:\[$ESI\]:\[32\]:\[10.0.1.1\]" "$LAB/frr-evpn.json"
 check "FRR holds tandem's RT-1 A-D per ES [1]:[4294967295]:[ESI]" grep -q "\\[1\\]:\\[4294967295\\]:\\[$ESI\\]" "$LAB/frr-evpn.json"
+check "FRR holds tandem's IP A-D per EVI [1]:[0]:[ESI] (RD 10.0.1.1:101)" grep -q "\\[1\\]:\\[0\\]:\\[$ESI\\]" "$LAB/frr-evpn.json"
 V 'show bgp l2vpn evpn route type es' >"$LAB/frr-es.txt"
 check "RT-4 carries the ES-Import RT 02:00:00:00:aa:01 and DF preference 200" bash -c "grep -q 'ES-Import-Rt:02:00:00:00:aa:01' '$LAB/frr-es.txt' && grep -qi 'pref: 200' '$LAB/frr-es.txt'"
 V 'show bgp l2vpn evpn route type ead' >"$LAB/frr-ead.txt"

@@ -89,6 +89,9 @@ check "RT-4: ESI type 1 (LACP 02:00:00:00:aa:01 key 1), originator 10.0.0.2, ES-
 check "RT-1: A-D per ES (tag MAX-ET, label 0), ESI Label all-active" ctl_jq pe1 \
   "any(.[]; .type == 1 and .esi == $ESI and .tag == 4294967295 and .label == 0 and (.communities | index(\"esi-label:all-active:0\")))" evpn routes
 
+check "show bgp neighbor: one best route of each type 1, 2, 4, 5 from GoBGP; max-prefix 6 configured" ctl_jq pe1 \
+  '([.received_by_type[] | [.type, .routes, .best]] == [[1,1,1],[2,1,1],[4,1,1],[5,1,1]]) and .config.max_prefix == 6 and .state == "Established"' bgp neighbor 10.0.0.2
+
 log "tandem's RT-2 (ARP sync route) as GoBGP decodes it"
 nsx gb ping -c 2 -i 0.3 -W 1 192.0.2.1 >/dev/null
 grt2() { G -j global rib -a evpn 2>/dev/null | jq -e '[.[][] | select(.nlri.type == 2 and .nlri.value.mac == "02:00:00:00:06:60")] | length == 1' >/dev/null; }

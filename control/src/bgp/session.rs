@@ -161,6 +161,8 @@ pub struct Links {
     pub stop: tokio::sync::watch::Receiver<bool>,
     /// End the session with this NOTIFICATION (max-prefix).
     pub cease: mpsc::Receiver<Notification>,
+    /// Advertise only these EVPN route types (None: all).
+    pub route_types: Option<Vec<u8>>,
 }
 
 pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts, links: Links) {
@@ -170,6 +172,7 @@ pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts
         tx,
         mut stop,
         mut cease,
+        route_types,
     } = links;
     let peer = addr.ip();
     let ebgp = conf.local_as != conf.remote_as;
@@ -309,7 +312,15 @@ pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts
                     pending.push(Event::Stop); // the instance is gone
                     continue;
                 }
-                let want = local.borrow_and_update().clone();
+                let mut want = local.borrow_and_update().clone();
+                if let Some(types) = &route_types {
+                    want = std::sync::Arc::new(
+                        want.iter()
+                            .filter(|(k, _)| types.contains(&k.code()))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    );
+                }
                 let bodies = adj_out.sync(&want, &out_cx);
                 let n = bodies.len();
                 let mut failed = false;

@@ -63,10 +63,12 @@ enum Show {
     Bundles,
     /// LACP per member: actor and partner information and state bits, PDU counters.
     Lacp,
-    /// BGP: `show bgp summary`.
+    /// BGP: `show bgp summary` or `show bgp neighbor ADDRESS`.
     Bgp {
-        #[arg(value_parser = ["summary"])]
+        #[arg(value_parser = ["summary", "neighbor"])]
         what: String,
+        /// The neighbour's address (with `neighbor`).
+        address: Option<String>,
     },
     /// EVPN routes received (`show evpn routes [--type N]`).
     Evpn {
@@ -83,6 +85,8 @@ enum Show {
     /// The draft's route sync per Ethernet Segment: routes sent, routes received and the
     /// entries they installed.
     Sync,
+    /// Multicast memberships: local (IGMP) and synced from ES peers (RT-7).
+    Multicast,
 }
 
 fn main() -> std::process::ExitCode {
@@ -130,12 +134,18 @@ fn run(cli: Cli) -> Result<()> {
         Show::Counters => Request::Counters,
         Show::Version => Request::Version,
         Show::Bundles | Show::Lacp => Request::Bundles,
+        Show::Bgp { what, address } if what == "neighbor" => Request::BgpNeighbor {
+            address: address
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("show bgp neighbor ADDRESS"))?,
+        },
         Show::Bgp { .. } => Request::BgpSummary,
         Show::Evpn { route_type, .. } => Request::EvpnRoutes {
             route_type: *route_type,
         },
         Show::Es | Show::Df => Request::Es,
         Show::Sync => Request::Sync,
+        Show::Multicast => Request::Multicast,
     };
     let v = call(&sock, &req)?;
 
@@ -270,6 +280,9 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Show::Bgp { what, .. } if what == "neighbor" => {
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
         Show::Bgp { .. } => {
             println!(
                 "BGP AS {}, router id {}",
@@ -355,6 +368,35 @@ fn run(cli: Cli) -> Result<()> {
                     );
                 }
             }
+        }
+        Show::Multicast => {
+            println!(
+                "{:<8} {:<10} {:<18} {:<16} {:>3}  origin",
+                "vrf", "interface", "source", "group", "ver"
+            );
+            for m in v["memberships"].as_array().into_iter().flatten() {
+                let mut origin = Vec::new();
+                if m["local"].as_bool().unwrap_or(false) {
+                    origin.push(if m["leaving"].as_bool().unwrap_or(false) {
+                        "local(leaving)".to_string()
+                    } else {
+                        "local".to_string()
+                    });
+                }
+                if let Some(p) = m["synced_from"].as_str() {
+                    origin.push(format!("synced:{p}"));
+                }
+                println!(
+                    "{:<8} {:<10} {:<18} {:<16} {:>3}  {}",
+                    m["vrf"].as_str().unwrap_or("?"),
+                    m["interface"].as_str().unwrap_or("?"),
+                    m["source"].as_str().unwrap_or("*"),
+                    m["group"].as_str().unwrap_or("?"),
+                    m["version"],
+                    origin.join("+")
+                );
+            }
+            println!("igmp: {}", v["igmp"]);
         }
         Show::Sync => {
             for e in v["segments"].as_array().into_iter().flatten() {

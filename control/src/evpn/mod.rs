@@ -134,6 +134,40 @@ pub fn local_routes(cfg: &Config, up: impl Fn(&Esi) -> bool) -> Vec<Local> {
             },
             communities,
         });
+        // IP A-D per EVI, one per VRF on the segment (RFC 9136 ip-aliasing; evpn-procedures.md
+        // §6): VRF RD, tag 0, the VRF's RTs. Remote PEs resolve ESI-based RT-5s and balance
+        // over every PE that sends it. Label (the VRF's VNI) comes with the VXLAN core.
+        let mut vrfs: Vec<usize> = b
+            .vrf
+            .iter()
+            .chain(
+                cfg.interfaces
+                    .iter()
+                    .filter(|s| s.parent == b.name)
+                    .map(|s| &s.vrf),
+            )
+            .filter_map(|v| cfg.vrfs.iter().position(|x| x.name == *v))
+            .collect();
+        vrfs.sort_unstable();
+        vrfs.dedup();
+        for vi in vrfs {
+            let mut communities: Vec<ExtCommunity> = cfg.vrfs[vi]
+                .route_targets
+                .export
+                .iter()
+                .map(|rt| ExtCommunity::route_target(*rt))
+                .collect();
+            communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
+            out.push(Local {
+                route: EvpnRoute::EthernetAd {
+                    rd: vrf_rd(cfg, bgp.router_id, vi),
+                    esi,
+                    tag: 0,
+                    label: 0,
+                },
+                communities,
+            });
+        }
     }
     out
 }
@@ -260,6 +294,61 @@ pub fn sync_rt5(
     }
 }
 
+/// The IGMP sync routes (RFC 9251 §9.2-9.3, L3MH §2.6.1) of a local membership: RT-7 for the
+/// join, and with `leaving` also RT-8 carrying the max response time (1/10 s). Ethernet Tag =
+/// VLAN, originator = router id, flags = IGMP version (+ exclude for (*,G) in v3).
+#[allow(clippy::too_many_arguments)]
+pub fn sync_mcast(
+    cfg: &Config,
+    router_id: Ipv4Addr,
+    vrf: usize,
+    esi: Esi,
+    tag: u32,
+    source: Option<IpAddr>,
+    group: IpAddr,
+    version: u8,
+    leaving: Option<u8>,
+) -> Vec<Local> {
+    use crate::bgp::packet::evpn::{mcast_flags, Mcast};
+    let m = Mcast {
+        rd: vrf_rd(cfg, router_id, vrf),
+        tag,
+        source,
+        group,
+        originator: IpAddr::V4(router_id),
+    };
+    let mut flags = if version >= 3 {
+        mcast_flags::V3
+    } else {
+        mcast_flags::V2
+    };
+    if version >= 3 && source.is_none() {
+        flags |= mcast_flags::EXCLUDE;
+    }
+    let communities = sync_communities(cfg, vrf, &esi);
+    let mut out = vec![Local {
+        route: EvpnRoute::JoinSync {
+            m: m.clone(),
+            esi,
+            flags,
+        },
+        communities: communities.clone(),
+    }];
+    if let Some(max_response) = leaving {
+        out.push(Local {
+            route: EvpnRoute::LeaveSync {
+                m,
+                esi,
+                reserved: 0,
+                max_response,
+                flags,
+            },
+            communities,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,7 +372,16 @@ bgp: { asn: 65000, router-id: 192.0.2.1, vrf: A }
         .expect("config");
         let r = local_routes(&cfg, |_| true);
         assert!(local_routes(&cfg, |_| false).is_empty());
-        assert_eq!(r.len(), 2);
+        assert_eq!(r.len(), 3, "RT-4, RT-1 per ES, RT-1 per EVI for VRF A");
+        assert_eq!(
+            r[2].route,
+            EvpnRoute::EthernetAd {
+                rd: rd_type1(Ipv4Addr::new(192, 0, 2, 1), 100),
+                esi: Esi([1, 2, 0, 0, 0, 0xaa, 1, 0, 1, 0]),
+                tag: 0,
+                label: 0
+            }
+        );
         let esi = Esi([1, 2, 0, 0, 0, 0xaa, 1, 0, 1, 0]);
         assert_eq!(
             r[0].route,

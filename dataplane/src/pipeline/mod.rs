@@ -34,6 +34,12 @@ pub enum Verdict {
     Consumed,
     /// A frame for control (slow protocols); the buffer is unchanged.
     Punt,
+    /// An IGMP message received on an L3 interface, for control's membership table (the
+    /// draft's IGMP sync). The buffer holds the IPv4 packet.
+    Membership {
+        vrf: VrfId,
+        iface: IfaceId,
+    },
     /// The next hop needs resolving. The buffer holds the L3 packet, ready for `l2_output`.
     Resolve {
         vrf: VrfId,
@@ -200,6 +206,14 @@ fn ip4_input<B: PacketBuf, S: Sink>(
         Err(_) => return Verdict::Drop(DropReason::Ipv4Malformed),
     };
     pkt.truncate(total); // strip Ethernet padding
+    if dst.is_multicast() && proto == ipv4::PROTO_IGMP {
+        if let Some(i) = iface {
+            return Verdict::Membership {
+                vrf: vrf.id,
+                iface: i.id,
+            };
+        }
+    }
     if dst.is_multicast() || dst.is_broadcast() {
         return Verdict::Drop(DropReason::Multicast);
     }

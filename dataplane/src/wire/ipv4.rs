@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 
 pub const MIN_HDR: usize = 20;
 pub const PROTO_ICMP: u8 = 1;
+pub const PROTO_IGMP: u8 = 2;
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
 

@@ -1,0 +1,42 @@
+//! IGMP from a CE, as control sees it, into the membership table: arbitrary messages at
+//! arbitrary times never panic. Each chunk is one event: byte 0 the time step (x 100 ms),
+//! byte 1 the interface, the rest the IGMP message.
+#![no_main]
+
+use control::mcast::{Key, Memberships};
+use dataplane::wire::igmp::{self, Igmp};
+use libfuzzer_sys::fuzz_target;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+fuzz_target!(|data: &[u8]| {
+    let mut m = Memberships::new(Default::default());
+    let mut now = Instant::now();
+    for ev in data.split(|b| *b == 0xfe) {
+        if ev.len() < 2 {
+            continue;
+        }
+        now += Duration::from_millis(u64::from(ev[0]) * 100);
+        let key = |source: Option<std::net::Ipv4Addr>, group: std::net::Ipv4Addr| Key {
+            vrf: 0,
+            iface: u16::from(ev[1] & 3),
+            source: source.map(IpAddr::V4),
+            group: IpAddr::V4(group),
+        };
+        match igmp::parse(&ev[2..]) {
+            Ok(Igmp::Report { version, group }) => m.report(now, key(None, group), version),
+            Ok(Igmp::Leave { group }) => m.leave(now, key(None, group)),
+            Ok(Igmp::V3Report { n, records }) => {
+                for r in igmp::records(n, records) {
+                    for s in r.sources() {
+                        m.report(now, key(Some(s), r.group), 3);
+                    }
+                    m.leave(now, key(None, r.group));
+                }
+            }
+            _ => {}
+        }
+        m.tick(now);
+        let _ = m.take_changes();
+    }
+});
