@@ -287,6 +287,11 @@ pub struct Vrf {
     /// (`gateway`, default) or with the ESI as overlay index (`esi`).
     #[serde(default)]
     pub ce_route_sync: CeRouteSync,
+    /// Interfaces of this VRF on which multicast data is accepted (static upstream toward the
+    /// sources; no PIM yet). Groups with members go out on the members' interfaces, and on an
+    /// Ethernet Segment only from its DF for the interface's VLAN.
+    #[serde(default)]
+    pub multicast_upstream: Vec<Name>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -180,6 +180,22 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
     }
 
     for (i, v) in c.vrfs.iter().enumerate() {
+        for (j, u) in v.multicast_upstream.iter().enumerate() {
+            let in_vrf = c
+                .ports
+                .iter()
+                .any(|p| p.name == *u && p.vrf.as_ref() == Some(&v.name))
+                || c.bundles
+                    .iter()
+                    .any(|b| b.name == *u && b.vrf.as_ref() == Some(&v.name))
+                || c.interfaces.iter().any(|s| s.name == *u && s.vrf == v.name);
+            if !in_vrf {
+                e(
+                    format!("vrfs[{i}].multicast-upstream[{j}]"),
+                    format!("no interface `{u}` in VRF `{}`", v.name),
+                );
+            }
+        }
         if v.sync_rt == crate::SyncRt::EsImport && v.route_targets.export.is_empty() {
             e(
                 format!("vrfs[{i}].sync-rt"),

@@ -166,6 +166,12 @@ pub struct Instance {
     /// The best path of every EVPN route the peers sent.
     loc: crate::bgp::rib::LocRib,
     mcast: crate::mcast::Memberships,
+    /// Set while the routes of a peer that went down are removed (not withdrawn).
+    routes_lost: bool,
+    /// Next periodic IGMP general query on the ES interfaces we are DF for.
+    next_query: Instant,
+    /// The multicast forwarding table of each VRF, as published.
+    mcast_tables: Vec<Arc<dataplane::tables::McastTable>>,
     /// VRFs whose `routes` were rebuilt since the last publish.
     routes_changed: Vec<VrfId>,
     sync: SyncState,
@@ -370,6 +376,7 @@ impl Instance {
                     neigh: Arc::default(),
                     host_port: host.get(v).copied(),
                     host_mac: host_kernel_mac(v),
+                    mcast: Arc::default(),
                 })
             })
             .collect();
@@ -484,6 +491,9 @@ impl Instance {
             peers: Default::default(),
             loc: Default::default(),
             mcast: crate::mcast::Memberships::new(Default::default()),
+            routes_lost: false,
+            next_query: Instant::now() + Duration::from_secs(10),
+            mcast_tables: vec![Arc::default(); vrfs.len()],
             routes_changed: Vec::new(),
             sync,
             wire_ports,
@@ -609,6 +619,7 @@ impl Instance {
             PeerEvent::Update(d) => {
                 p.updates_rx += 1;
                 let keys = p.rib.apply(&d);
+                self.routes_lost = false;
                 if let Some(max) = p.max_prefix {
                     if p.rib.routes.len() > max as usize && p.established_at.is_some() {
                         // RFC 4486 §4: Cease 1 with AFI, SAFI and the limit.
@@ -629,7 +640,9 @@ impl Instance {
                 p.last_error = Some(why);
                 p.adj_out_routes = 0;
                 let keys: Vec<_> = p.rib.routes.drain().map(|(k, _)| k).collect();
+                self.routes_lost = true;
                 self.rib_changed(keys);
+                self.routes_lost = false;
                 self.es_update(Instant::now(), true);
             }
             PeerEvent::Sent => p.msgs_tx += 1,
@@ -884,7 +897,15 @@ impl Instance {
         if let Some((key, _)) = old {
             self.sync.mcast_installed.remove(k);
             if !self.sync.mcast_installed.values().any(|(x, _)| *x == key) {
-                self.mcast.sync_remove(key);
+                if self.routes_lost {
+                    // The peer failed: keep the group flowing and ask the hosts to report.
+                    let hold = self.mcast.timers.membership.min(Duration::from_secs(30));
+                    self.mcast.sync_lost(Instant::now(), key, hold);
+                    self.send_igmp_query(key.iface);
+                    self.sync_mcast_local();
+                } else {
+                    self.mcast.sync_remove(key);
+                }
             }
             self.sync.stats.rt7_removed += 1;
         }
@@ -892,6 +913,110 @@ impl Instance {
             self.sync.mcast_installed.insert(k.clone(), (key, peer));
             self.mcast.sync_join(key, peer, version);
             self.sync.stats.rt7_installed += 1;
+        }
+    }
+
+    /// Rebuilds each VRF's multicast forwarding table from the memberships (local and
+    /// synced) and the DF results: an interface on an Ethernet Segment forwards a group only
+    /// from the DF of its (ES, VLAN), so the CE gets each packet once (L3MH §1.2); every PE
+    /// holds the state, so a DF change takes effect at once. Publishes the VRFs that changed.
+    fn mcast_refresh(&mut self) {
+        let n = self.cfg.vrfs.len();
+        let mut tables: Vec<dataplane::tables::McastTable> = (0..n)
+            .map(|vi| dataplane::tables::McastTable {
+                upstream: self.cfg.vrfs[vi]
+                    .multicast_upstream
+                    .iter()
+                    .filter_map(|u| self.topo.iface_by_name(u.as_str()).map(|i| i.id))
+                    .collect(),
+                routes: Default::default(),
+            })
+            .collect();
+        for (k, _) in self.mcast.iter() {
+            let (IpAddr::V4(g), src) = (k.group, k.source) else {
+                continue;
+            };
+            let s = match src {
+                Some(IpAddr::V4(s)) => u32::from(s),
+                None => 0,
+                Some(IpAddr::V6(_)) => continue,
+            };
+            let forwards = match self.sync.iface_es.get(&k.iface) {
+                Some(&(si, tag)) => self.segments[si].election.is_df(tag),
+                None => true,
+            };
+            if !forwards {
+                continue;
+            }
+            if let Some(t) = tables.get_mut(usize::from(k.vrf)) {
+                let oifs = t.routes.entry((s, u32::from(g))).or_default();
+                if !oifs.contains(&k.iface) {
+                    oifs.push(k.iface);
+                    oifs.sort_unstable();
+                }
+            }
+        }
+        for (vi, t) in tables.into_iter().enumerate() {
+            if *self.mcast_tables[vi] != t {
+                self.mcast_tables[vi] = Arc::new(t);
+                self.routes_changed.push(vi as VrfId);
+            }
+        }
+        self.publish_dirty();
+    }
+
+    /// Sends an IGMPv2 general query (max response 1 s) on `iface` from its first IPv4
+    /// address: hosts behind it report their groups again.
+    fn send_igmp_query(&mut self, iface: IfaceId) {
+        use dataplane::buffer::PacketBuf;
+        use dataplane::wire::{ethernet, igmp, ipv4};
+        let Some(src) = self
+            .topo
+            .ifaces
+            .get(usize::from(iface))
+            .and_then(|i| i.v4.first().map(|(a, _)| *a))
+        else {
+            return;
+        };
+        let Some(mut m) = Mbuf::alloc(&self.pool) else {
+            self.stats.mbuf_alloc_failed += 1;
+            return;
+        };
+        if !m.append(ipv4::MIN_HDR + 8) {
+            return;
+        }
+        let d = m.data_mut();
+        ipv4::emit(
+            d,
+            src,
+            std::net::Ipv4Addr::new(224, 0, 0, 1),
+            ipv4::PROTO_IGMP,
+            1,
+            8,
+        );
+        igmp::emit_query(&mut d[ipv4::MIN_HDR..], 10, std::net::Ipv4Addr::UNSPECIFIED);
+        let dst = MacAddr([0x01, 0x00, 0x5e, 0, 0, 1]);
+        if self.send_l2(iface, dst, ethernet::ethertype::IPV4, m) {
+            self.mcast.queries_sent += 1;
+        }
+    }
+
+    /// Periodic general queries (RFC 2236: every 125 s) on the ES interfaces this PE is the
+    /// DF of, so one PE per (ES, VLAN) queries and memberships are refreshed.
+    fn igmp_querier(&mut self, now: Instant) {
+        if now < self.next_query {
+            return;
+        }
+        self.next_query = now + Duration::from_secs(125);
+        let ifaces: Vec<IfaceId> = self
+            .sync
+            .iface_es
+            .iter()
+            .filter(|(_, &(si, tag))| self.segments[si].election.is_df(tag))
+            .map(|(i, _)| *i)
+            .collect();
+        for i in ifaces {
+            self.send_igmp_query(i);
         }
     }
 
@@ -917,7 +1042,7 @@ impl Instance {
         v.sort_by_key(|x| x.to_string());
         serde_json::json!({
             "memberships": v,
-            "igmp": {"reports": self.mcast.reports, "leaves": self.mcast.leaves, "malformed": self.mcast.bad},
+            "igmp": {"reports": self.mcast.reports, "leaves": self.mcast.leaves, "malformed": self.mcast.bad, "queries_sent": self.mcast.queries_sent},
         })
     }
 
@@ -1276,6 +1401,8 @@ impl Instance {
         self.sync_local();
         self.mcast.tick(now);
         self.sync_mcast_local();
+        self.igmp_querier(now);
+        self.mcast_refresh();
         // ESI-based RT-5s wait for their CE neighbour.
         let waiting: Vec<_> = self.sync.rt5_waiting.iter().cloned().collect();
         for k in waiting {
@@ -1474,6 +1601,7 @@ impl Instance {
                 neigh: Arc::new(self.neigh.vrf_map(v)),
                 host_port: old.host_port,
                 host_mac: old.host_mac,
+                mcast: self.mcast_tables[usize::from(v)].clone(),
             });
         }
         let snap = Snapshot {

@@ -72,6 +72,7 @@ pub struct Memberships {
     pub reports: u64,
     pub leaves: u64,
     pub bad: u64,
+    pub queries_sent: u64,
 }
 
 impl Memberships {
@@ -154,6 +155,21 @@ impl Memberships {
                 synced: None,
             })
             .synced = Some(peer);
+    }
+
+    /// The peer that sent `k`'s RT-7 went down (not a withdrawal): the hosts behind the segment
+    /// are probably still members, so keep the membership as ours for `hold` (a general query
+    /// asks them to report again), instead of cutting the group off until their next report.
+    pub fn sync_lost(&mut self, now: Instant, k: Key, hold: Duration) {
+        let Some(e) = self.map.get_mut(&k) else {
+            return;
+        };
+        e.synced = None;
+        if e.local_until.is_none() {
+            e.local_until = Some(now + hold);
+            e.leaving = false;
+            self.changes.push((k, Local::Join { version: e.version }));
+        }
     }
 
     /// The peer's RT-7 is gone.

@@ -43,6 +43,19 @@ impl Mbuf {
         unsafe { self.0.as_mut() }
     }
 
+    /// A copy of the data in a new mbuf of the same pool (multicast replication).
+    pub fn copy(&self) -> Option<Mbuf> {
+        let src = crate::buffer::PacketBuf::data(self);
+        // SAFETY: the pool pointer of a valid mbuf is a valid mempool; null means exhausted.
+        let p = unsafe { sys::shim_rte_pktmbuf_alloc(self.m().pool) };
+        let mut c = Mbuf(NonNull::new(p)?);
+        if !c.append(src.len()) {
+            return None;
+        }
+        crate::buffer::PacketBuf::data_mut(&mut c).copy_from_slice(src);
+        Some(c)
+    }
+
     pub fn nb_segs(&self) -> u16 {
         self.m().nb_segs
     }

@@ -193,6 +193,43 @@ pub fn run(
                             bump(&ctr.punted, 1);
                         }
                     }
+                    Verdict::Mcast { vrf, src, group } => {
+                        let oifs = snap
+                            .vrfs
+                            .get(usize::from(vrf))
+                            .and_then(|v| v.mcast.oifs(src, group))
+                            .unwrap_or(&[]);
+                        let g = group.to_be_bytes();
+                        let dst = config::MacAddr([0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]);
+                        let hash = src ^ group;
+                        let mut m = Some(m);
+                        for (j, oif) in oifs.iter().enumerate() {
+                            let c = if j + 1 == oifs.len() {
+                                m.take()
+                            } else {
+                                m.as_ref().and_then(Mbuf::copy)
+                            };
+                            let Some(mut c) = c else {
+                                ctr.drop(DropReason::McastNoMbuf);
+                                continue;
+                            };
+                            match crate::pipeline::l2_output(
+                                snap,
+                                ctr,
+                                *oif,
+                                dst,
+                                crate::wire::ethernet::ethertype::IPV4,
+                                hash,
+                                &mut c,
+                            ) {
+                                Verdict::Tx(port) => {
+                                    enqueue(snap, &mut txs, conf.queue, ctr, port, c)
+                                }
+                                Verdict::Drop(r) => ctr.drop(r),
+                                _ => {}
+                            }
+                        }
+                    }
                     Verdict::Membership { vrf, iface } => {
                         if !policer.allow(eal::rdtsc()) {
                             ctr.drop(DropReason::PuntPoliced);

@@ -159,6 +159,7 @@ fn worker_answers_arp_learns_and_counts_drops() {
         neigh: Arc::default(),
         host_port: Some(1),
         host_mac: MacAddr([2, 0, 0, 0, 9, 9]),
+        mcast: Default::default(),
     });
     let snap = Snapshot {
         version: 0,

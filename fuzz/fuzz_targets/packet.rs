@@ -27,6 +27,7 @@ fn snapshot() -> &'static Snapshot {
                     neigh: Arc::new(neigh),
                     host_port: Some(3 + v),
                     host_mac: config::MacAddr([2, 0, 0, 0, 9, v as u8]),
+                    mcast: Default::default(),
                 })
             })
             .collect();

@@ -16,6 +16,10 @@
 #     memberships on the right sub-interfaces from RT-7 (tshark decodes them on the core link);
 #     h1 leaves: RT-8, then the RT-7 is withdrawn and both PEs drop the membership.
 #  5. The host goes silent: both PEs drop it within the neighbour timers.
+#  6. Multicast to the CE exactly once (problem 1.2): rs sends a sequenced 239.1.1.1 stream into
+#     both PEs (each PE's "rem" interface is a static multicast upstream); h1 is a member behind
+#     the ES; only the DF of (ES, VLAN 10) forwards, so h1 gets every packet once, and still
+#     once after the DF is stopped and the other PE takes over.
 . "$(dirname "$0")/lib.sh"
 lab_init
 log "CE (OVS balance-slb bond) dual-homed to PE1 and PE2; remote host rs behind both PEs"
@@ -74,6 +78,7 @@ vrfs:
   - name: CUST1
     route-targets: { import: ["65000:1"], export: ["65000:1"] }
     routes: [{ prefix: 198.51.100.10/32, via: $8.2 }, { prefix: "2001:db8:99::10/128", via: "fd00:${8##*.}::2" }$(ce_route "$1")]
+    multicast-upstream: [rem]
   - name: CUST2
     route-targets: { import: ["65000:2"], export: ["65000:2"] }
     sync-rt: es-import
@@ -232,4 +237,55 @@ note "$FAR dropped it $(( ($(date +%s%N) - t0) / 1000000 )) ms after"
 check "$LEARNER removed h1" gone "$LEARNER"
 check "$FAR removed h1 (RT-2 withdrawn)" gone "$FAR"
 check "h2 is still there on $FAR" synced CUST2 192.0.2.11 02:00:00:00:02:11 ce1.20
+log "6. multicast 239.1.1.1 from rs into both PEs; h1 (behind the ES) must get each packet once"
+ip -n "$P-h1" addr add 192.0.2.11/24 dev eth0
+ip -n "$P-h1" route replace default via 192.0.2.1
+ip netns exec "$P-h1" python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 5000))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("239.1.1.1"), socket.inet_aton("192.0.2.11")))
+s.settimeout(15)
+with open(sys.argv[1], "w") as f:
+    while True:
+        try: d, _ = s.recvfrom(64)
+        except socket.timeout: break
+        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$LAB/mc.rx" >/dev/null 2>&1 &
+RX=$!; PIDS+=("$RX")
+check "both PEs hold (*,239.1.1.1) on ce1.10 (one local, one synced)" wait_until 15 bash -c "
+  '$BIN/tandemctl' --socket '$LAB/pe1.sock' --json show multicast | jq -e 'any(.memberships[]; .group == \"239.1.1.1\")' >/dev/null &&
+  '$BIN/tandemctl' --socket '$LAB/pe2.sock' --json show multicast | jq -e 'any(.memberships[]; .group == \"239.1.1.1\")' >/dev/null"
+DFPE=$(ctl pe1 --json show es | jq -r '.[0].df[] | select(.vlan == 10) | .df')
+if [ "$DFPE" = 10.0.3.1 ]; then DF=pe1 NONDF=pe2; else DF=pe2 NONDF=pe1; fi
+note "DF of (ES, VLAN 10): $DF ($DFPE)"
+rem_rx() { ctl "$1" --json show interfaces | jq '.[] | select(.name == "rem") | .rx_packets'; }
+a1=$(rem_rx pe1); a2=$(rem_rx pe2)
+ip netns exec "$P-rs" python3 -c '
+import socket, struct, sys, time
+socks = []
+for ifaddr in ("10.1.1.2", "10.1.2.2"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ifaddr))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 8)
+    socks.append(s)
+n = int(sys.argv[1]); t0 = time.perf_counter()
+for i in range(n):
+    while time.perf_counter() < t0 + i / 300: pass
+    for s in socks: s.sendto(struct.pack("!I", i) + b"m" * 60, ("239.1.1.1", 5000))
+print(n)' 1800 >"$LAB/mc.sent" &
+TX=$!
+sleep 3
+b1=$(rem_rx pe1); b2=$(rem_rx pe2)
+note "in 3 s each PE received the stream on its upstream: pe1 +$((b1 - a1)), pe2 +$((b2 - a2)) packets"
+check "both PEs receive every packet from rs (without the DF rule the CE would get two copies)" \
+  test $((b1 - a1)) -gt 500 -a $((b2 - a2)) -gt 500
+log "stop the DF ($DF) mid-stream"
+kill "$(eval echo "\$PID_$DF")"
+wait "$TX"
+sent=$(cat "$LAB/mc.sent")
+sleep 1
+total=$(wc -l <"$LAB/mc.rx"); uniq=$(sort -un "$LAB/mc.rx" | wc -l)
+note "sent $sent, h1 received $total ($uniq distinct): $((total - uniq)) duplicates, $((sent - uniq)) lost across the DF change"
+check "h1 got no packet twice" test "$total" -eq "$uniq"
+check "h1 got the stream before and after the DF change (>= 90 %)" test "$uniq" -ge $((sent * 9 / 10))
+check "$NONDF is now DF for VLAN 10" ctl_jq "$NONDF" 'any(.[0].df[]; .vlan == 10 and .local_is_df)' es
 lab_summary

@@ -34,6 +34,13 @@ pub enum Verdict {
     Consumed,
     /// A frame for control (slow protocols); the buffer is unchanged.
     Punt,
+    /// Multicast data from an upstream interface with outgoing interfaces in the VRF's
+    /// multicast table; TTL already decremented. The buffer holds the IPv4 packet.
+    Mcast {
+        vrf: VrfId,
+        src: u32,
+        group: u32,
+    },
     /// An IGMP message received on an L3 interface, for control's membership table (the
     /// draft's IGMP sync). The buffer holds the IPv4 packet.
     Membership {
@@ -212,6 +219,24 @@ fn ip4_input<B: PacketBuf, S: Sink>(
                 vrf: vrf.id,
                 iface: i.id,
             };
+        }
+    }
+    if dst.is_multicast() && !dst.is_link_local() {
+        if let Some(i) = iface {
+            let (s, g) = (u32::from(src), u32::from(dst));
+            if vrf.mcast.upstream.contains(&i.id) && vrf.mcast.oifs(s, g).is_some() {
+                if ttl <= 1 {
+                    return Verdict::Drop(DropReason::TtlExceeded);
+                }
+                if let Ok(mut ip) = Ipv4Packet::new_checked(pkt.data_mut()) {
+                    ip.decrement_ttl();
+                }
+                return Verdict::Mcast {
+                    vrf: vrf.id,
+                    src: s,
+                    group: g,
+                };
+            }
         }
     }
     if dst.is_multicast() || dst.is_broadcast() {

@@ -47,6 +47,7 @@ fn snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)]) -> Snapshot {
                 neigh: Arc::new(n),
                 host_port: Some(3 + v),
                 host_mac: MacAddr([2, 0, 0, 0, 9, v as u8]),
+                mcast: Default::default(),
             })
         })
         .collect();
@@ -386,4 +387,78 @@ proptest::proptest! {
         }
         let _ = run(&s, port, &mut TestBuf::from_slice(&b));
     }
+}
+
+/// IGMP from an interface goes to control; multicast data from an upstream interface with
+/// outgoing interfaces is handed to replication with its TTL decremented; anything else
+/// multicast is a named drop.
+#[test]
+fn multicast_membership_and_upstream_data() {
+    let mut s = snap(&[]);
+    let p1 = s.ifaces.iter().find(|i| i.name == "p1").expect("p1").id;
+    let p01 = s.ifaces.iter().find(|i| i.name == "p0.1").expect("p0.1").id;
+    let group = u32::from(std::net::Ipv4Addr::new(239, 1, 1, 1));
+    let mut t = crate::tables::McastTable {
+        upstream: vec![p1],
+        ..Default::default()
+    };
+    t.routes.insert((0, group), vec![p01]);
+    let v0 = &s.vrfs[0];
+    s.vrfs[0] = Arc::new(VrfTables {
+        id: v0.id,
+        name: v0.name.clone(),
+        routes: v0.routes.clone(),
+        neigh: v0.neigh.clone(),
+        host_port: v0.host_port,
+        host_mac: v0.host_mac,
+        mcast: Arc::new(t),
+    });
+    let mcast_mac = MacAddr([1, 0, 0x5e, 1, 1, 1]);
+    // An IGMPv2 report from a host on p0.1.
+    let mut igmp = vec![0u8; 28];
+    let (IpAddr::V4(h), IpAddr::V4(g)) = (ip("192.0.2.10"), ip("239.1.1.1")) else {
+        panic!()
+    };
+    ipv4::emit(&mut igmp, h, g, ipv4::PROTO_IGMP, 1, 8);
+    igmp[20] = 0x16;
+    igmp[24..28].copy_from_slice(&g.octets());
+    let c = checksum::checksum(&igmp[20..]);
+    igmp[22..24].copy_from_slice(&c.to_be_bytes());
+    let mut f = frame(mcast_mac, H1, Some(1), ethertype::IPV4, &igmp);
+    let (v, _, _) = run(&s, 0, &mut f);
+    assert_eq!(v, Verdict::Membership { vrf: 0, iface: p01 });
+    // Data to the group from the upstream p1: replicated, TTL 64 -> 63.
+    let mut data = vec![0u8; 20 + 12];
+    let IpAddr::V4(rs) = ip("198.51.100.10") else {
+        panic!()
+    };
+    ipv4::emit(&mut data, rs, g, 17, 64, 12);
+    let mut f = frame(mcast_mac, R1, None, ethertype::IPV4, &data);
+    let (v, _, _) = run(&s, 1, &mut f);
+    let IpAddr::V4(src) = ip("198.51.100.10") else {
+        panic!()
+    };
+    assert_eq!(
+        v,
+        Verdict::Mcast {
+            vrf: 0,
+            src: u32::from(src),
+            group
+        }
+    );
+    assert_eq!(f.data()[8], 63, "TTL decremented");
+    // The same data from a non-upstream interface, or an unknown group: dropped and named.
+    let mut f = frame(mcast_mac, H1, Some(1), ethertype::IPV4, &data);
+    assert_eq!(run(&s, 0, &mut f).0, Verdict::Drop(DropReason::Multicast));
+    let mut other = vec![0u8; 20 + 12];
+    ipv4::emit(
+        &mut other,
+        rs,
+        std::net::Ipv4Addr::new(239, 1, 1, 2),
+        17,
+        64,
+        12,
+    );
+    let mut f = frame(mcast_mac, R1, None, ethertype::IPV4, &other);
+    assert_eq!(run(&s, 1, &mut f).0, Verdict::Drop(DropReason::Multicast));
 }

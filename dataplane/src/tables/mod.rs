@@ -125,6 +125,26 @@ pub struct Routes {
 
 pub type NeighTable = FxHashMap<NeighKey, MacAddr>;
 
+/// Multicast forwarding of one VRF (IPv4), built by control: groups arriving on an upstream
+/// interface go to the outgoing interfaces of their (S,G) entry, else of their (*,G) entry.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct McastTable {
+    /// Interfaces multicast data is accepted on (static upstream, toward the sources).
+    pub upstream: Vec<IfaceId>,
+    /// (source or 0 for *, group) -> outgoing interfaces.
+    pub routes: FxHashMap<(u32, u32), Vec<IfaceId>>,
+}
+
+impl McastTable {
+    #[inline]
+    pub fn oifs(&self, src: u32, group: u32) -> Option<&[IfaceId]> {
+        self.routes
+            .get(&(src, group))
+            .or_else(|| self.routes.get(&(0, group)))
+            .map(Vec::as_slice)
+    }
+}
+
 /// One VRF's tables. Routes and neighbours are shared separately, so a neighbour change
 /// copies the neighbour map only, and an unchanged VRF is carried over by `Arc` clone.
 #[derive(Default)]
@@ -137,6 +157,7 @@ pub struct VrfTables {
     pub host_port: Option<PortIdx>,
     /// MAC of the kernel side of the host interface (frames to the kernel carry it).
     pub host_mac: MacAddr,
+    pub mcast: Arc<McastTable>,
 }
 
 impl VrfTables {
