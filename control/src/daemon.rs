@@ -86,6 +86,10 @@ struct SyncState {
     local_rt2: HashMap<(VrfId, NeighKey), crate::evpn::Local>,
     /// Received RT-2s (by route key) and the neighbour each installed.
     installed: HashMap<crate::bgp::packet::evpn::EvpnRoute, (VrfId, NeighKey, MacAddr, IpAddr)>,
+    /// How many received RT-2s stand for each neighbour (several peers' RDs may).
+    installed_refs: HashMap<(VrfId, NeighKey), u32>,
+    /// How many received RT-7s stand for each membership.
+    mcast_refs: HashMap<crate::mcast::Key, u32>,
     /// Received RT-5s (by route key) and the route each installed.
     rt5: HashMap<crate::bgp::packet::evpn::EvpnRoute, SyncedRoute>,
     /// ESI-based RT-5s waiting for their CE next hop to be known on the interface.
@@ -97,6 +101,20 @@ struct SyncState {
     /// Received RT-7s (by route key) and the membership each installed.
     mcast_installed: HashMap<crate::bgp::packet::evpn::EvpnRoute, (crate::mcast::Key, IpAddr)>,
     stats: SyncStats,
+}
+
+/// Drops one reference to `k`; true when none is left.
+fn release<K: std::hash::Hash + Eq>(refs: &mut HashMap<K, u32>, k: K) -> bool {
+    match refs.get_mut(&k) {
+        Some(n) if *n > 1 => {
+            *n -= 1;
+            false
+        }
+        _ => {
+            refs.remove(&k);
+            true
+        }
+    }
 }
 
 /// A CE route installed from an ES peer's RT-5.
@@ -744,18 +762,14 @@ impl Instance {
         if let Some((vrf, key, _, _)) = old {
             self.sync.installed.remove(k);
             // Another route (another peer's RD) may still stand for the same neighbour.
-            if !self
-                .sync
-                .installed
-                .values()
-                .any(|x| (x.0, x.1) == (vrf, key))
-            {
+            if release(&mut self.sync.installed_refs, (vrf, key)) {
                 self.neigh.sync_remove(vrf, key);
             }
             self.sync.stats.rt2_removed += 1;
         }
         if let Some((vrf, key, mac, peer)) = want {
             self.sync.installed.insert(k.clone(), (vrf, key, mac, peer));
+            *self.sync.installed_refs.entry((vrf, key)).or_default() += 1;
             self.sync.stats.rt2_installed += 1;
             if let Some(a) = self.neigh.sync_add(now, vrf, key, mac, peer) {
                 self.act(a);
@@ -768,6 +782,10 @@ impl Instance {
     fn igmp_rx(&mut self, now: Instant, vrf: VrfId, iface: IfaceId, ip: &[u8]) {
         use dataplane::wire::igmp::{self, record, Igmp};
         let Some(&b0) = ip.first() else { return };
+        if b0 >> 4 == 6 {
+            self.mld_rx(now, vrf, iface, ip);
+            return;
+        }
         let ihl = usize::from(b0 & 0x0f) * 4;
         let Some(msg) = ip.get(ihl..) else { return };
         let key =
@@ -807,6 +825,57 @@ impl Instance {
             }
             Ok(Igmp::Query { .. }) => {}
             Err(_) => self.mcast.bad += 1,
+        }
+        self.sync_mcast_local();
+    }
+
+    /// An MLD message (IPv6 packet): memberships change, as for IGMP (MLDv1 = version 1, MLDv2
+    /// = version 2; the record types are IGMPv3's).
+    fn mld_rx(&mut self, now: Instant, vrf: VrfId, iface: IfaceId, ip: &[u8]) {
+        use dataplane::wire::igmp::record;
+        use dataplane::wire::mld::{self, Mld};
+        let key =
+            |source: Option<std::net::Ipv6Addr>, group: std::net::Ipv6Addr| crate::mcast::Key {
+                vrf,
+                iface,
+                source: source.map(IpAddr::V6),
+                group: IpAddr::V6(group),
+            };
+        let parsed = mld::locate(ip).map(|(s, d, msg)| mld::parse(msg, &s, &d));
+        match parsed {
+            // Link-scope groups (ff02::/16) are not routed: nothing to sync.
+            Some(Ok(Mld::Report { group })) if group.segments()[0] & 0x000f != 2 => {
+                self.mcast.report(now, key(None, group), 1)
+            }
+            Some(Ok(Mld::Done { group })) => self.mcast.leave(now, key(None, group)),
+            Some(Ok(Mld::V2Report { n, records })) => {
+                for r in mld::records(n, records) {
+                    if r.group.segments()[0] & 0x000f == 2 {
+                        continue;
+                    }
+                    let mut srcs = r.sources().peekable();
+                    match (r.kind, srcs.peek().is_some()) {
+                        (record::MODE_IS_EXCLUDE | record::CHANGE_TO_EXCLUDE, _) => {
+                            self.mcast.report(now, key(None, r.group), 2)
+                        }
+                        (record::CHANGE_TO_INCLUDE | record::MODE_IS_INCLUDE, false) => {
+                            self.mcast.leave(now, key(None, r.group))
+                        }
+                        (record::BLOCK_OLD_SOURCES, _) => {
+                            for s in srcs {
+                                self.mcast.leave(now, key(Some(s), r.group));
+                            }
+                        }
+                        (_, _) => {
+                            for s in srcs {
+                                self.mcast.report(now, key(Some(s), r.group), 2);
+                            }
+                        }
+                    }
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => self.mcast.bad += 1,
         }
         self.sync_mcast_local();
     }
@@ -887,7 +956,13 @@ impl Instance {
                 source: m.source,
                 group: m.group,
             };
-            let version = if flags & mcast_flags::V3 != 0 { 3 } else { 2 };
+            // IGMPv3 / IGMPv2; for MLD the v2 bit is MLDv2 and the v1 bit MLDv1.
+            let version = match (m.group.is_ipv6(), flags) {
+                (false, f) if f & mcast_flags::V3 != 0 => 3,
+                (false, _) => 2,
+                (true, f) if f & mcast_flags::V2 != 0 => 2,
+                (true, _) => 1,
+            };
             Some((key, peer, version))
         })();
         let old = self.sync.mcast_installed.get(k).copied();
@@ -896,7 +971,7 @@ impl Instance {
         }
         if let Some((key, _)) = old {
             self.sync.mcast_installed.remove(k);
-            if !self.sync.mcast_installed.values().any(|(x, _)| *x == key) {
+            if release(&mut self.sync.mcast_refs, key) {
                 if self.routes_lost {
                     // The peer failed: keep the group flowing and ask the hosts to report.
                     let hold = self.mcast.timers.membership.min(Duration::from_secs(30));
@@ -911,6 +986,7 @@ impl Instance {
         }
         if let Some((key, peer, version)) = want {
             self.sync.mcast_installed.insert(k.clone(), (key, peer));
+            *self.sync.mcast_refs.entry(key).or_default() += 1;
             self.mcast.sync_join(key, peer, version);
             self.sync.stats.rt7_installed += 1;
         }
@@ -930,30 +1006,34 @@ impl Instance {
                     .filter_map(|u| self.topo.iface_by_name(u.as_str()).map(|i| i.id))
                     .collect(),
                 routes: Default::default(),
+                routes6: Default::default(),
             })
             .collect();
         for (k, _) in self.mcast.iter() {
-            let (IpAddr::V4(g), src) = (k.group, k.source) else {
-                continue;
-            };
-            let s = match src {
-                Some(IpAddr::V4(s)) => u32::from(s),
-                None => 0,
-                Some(IpAddr::V6(_)) => continue,
-            };
             let forwards = match self.sync.iface_es.get(&k.iface) {
                 Some(&(si, tag)) => self.segments[si].election.is_df(tag),
                 None => true,
             };
+            let Some(t) = tables.get_mut(usize::from(k.vrf)) else {
+                continue;
+            };
             if !forwards {
                 continue;
             }
-            if let Some(t) = tables.get_mut(usize::from(k.vrf)) {
-                let oifs = t.routes.entry((s, u32::from(g))).or_default();
-                if !oifs.contains(&k.iface) {
-                    oifs.push(k.iface);
-                    oifs.sort_unstable();
+            let oifs = match (k.group, k.source) {
+                (IpAddr::V4(g), Some(IpAddr::V4(s))) => {
+                    t.routes.entry((u32::from(s), u32::from(g))).or_default()
                 }
+                (IpAddr::V4(g), None) => t.routes.entry((0, u32::from(g))).or_default(),
+                (IpAddr::V6(g), Some(IpAddr::V6(s))) => {
+                    t.routes6.entry((u128::from(s), u128::from(g))).or_default()
+                }
+                (IpAddr::V6(g), None) => t.routes6.entry((0, u128::from(g))).or_default(),
+                _ => continue,
+            };
+            if !oifs.contains(&k.iface) {
+                oifs.push(k.iface);
+                oifs.sort_unstable();
             }
         }
         for (vi, t) in tables.into_iter().enumerate() {

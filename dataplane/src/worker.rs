@@ -193,15 +193,33 @@ pub fn run(
                             bump(&ctr.punted, 1);
                         }
                     }
-                    Verdict::Mcast { vrf, src, group } => {
-                        let oifs = snap
-                            .vrfs
-                            .get(usize::from(vrf))
-                            .and_then(|v| v.mcast.oifs(src, group))
-                            .unwrap_or(&[]);
-                        let g = group.to_be_bytes();
-                        let dst = config::MacAddr([0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]);
-                        let hash = src ^ group;
+                    Verdict::Mcast { .. } | Verdict::Mcast6 { .. } => {
+                        let (oifs, dst, et, hash) = match v {
+                            Verdict::Mcast { vrf, src, group } => {
+                                let g = group.to_be_bytes();
+                                (
+                                    snap.vrfs
+                                        .get(usize::from(vrf))
+                                        .and_then(|v| v.mcast.oifs(src, group)),
+                                    config::MacAddr([0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]),
+                                    crate::wire::ethernet::ethertype::IPV4,
+                                    src ^ group,
+                                )
+                            }
+                            Verdict::Mcast6 { vrf, src, group } => {
+                                let g = group.to_be_bytes();
+                                (
+                                    snap.vrfs
+                                        .get(usize::from(vrf))
+                                        .and_then(|v| v.mcast.oifs6(src, group)),
+                                    config::MacAddr([0x33, 0x33, g[12], g[13], g[14], g[15]]),
+                                    crate::wire::ethernet::ethertype::IPV6,
+                                    (src ^ group) as u32,
+                                )
+                            }
+                            _ => (None, config::MacAddr::ZERO, 0, 0),
+                        };
+                        let oifs = oifs.unwrap_or(&[]);
                         let mut m = Some(m);
                         for (j, oif) in oifs.iter().enumerate() {
                             let c = if j + 1 == oifs.len() {
@@ -213,15 +231,8 @@ pub fn run(
                                 ctr.drop(DropReason::McastNoMbuf);
                                 continue;
                             };
-                            match crate::pipeline::l2_output(
-                                snap,
-                                ctr,
-                                *oif,
-                                dst,
-                                crate::wire::ethernet::ethertype::IPV4,
-                                hash,
-                                &mut c,
-                            ) {
+                            match crate::pipeline::l2_output(snap, ctr, *oif, dst, et, hash, &mut c)
+                            {
                                 Verdict::Tx(port) => {
                                     enqueue(snap, &mut txs, conf.queue, ctr, port, c)
                                 }

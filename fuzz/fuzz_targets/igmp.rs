@@ -1,10 +1,12 @@
-//! IGMP from a CE, as control sees it, into the membership table: arbitrary messages at
-//! arbitrary times never panic. Each chunk is one event: byte 0 the time step (x 100 ms),
-//! byte 1 the interface, the rest the IGMP message.
+//! IGMP and MLD from a CE, as control sees them, into the membership table: arbitrary
+//! messages at arbitrary times never panic. Each chunk is one event: byte 0 the time step
+//! (x 100 ms), byte 1 the interface, the rest an IGMP message or (also) an IPv6 packet
+//! carrying MLD.
 #![no_main]
 
 use control::mcast::{Key, Memberships};
 use dataplane::wire::igmp::{self, Igmp};
+use dataplane::wire::mld::{self, Mld};
 use libfuzzer_sys::fuzz_target;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -35,6 +37,22 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             _ => {}
+        }
+        if let Some((src, dst, msg)) = mld::locate(&ev[2..]) {
+            match mld::parse(msg, &src, &dst) {
+                Ok(Mld::Report { group }) => m.report(
+                    now,
+                    Key { vrf: 0, iface: 0, source: None, group: IpAddr::V6(group) },
+                    1,
+                ),
+                Ok(Mld::V2Report { n, records }) => {
+                    for r in mld::records(n, records) {
+                        let _ = r.sources().count();
+                        m.leave(now, Key { vrf: 0, iface: 0, source: None, group: IpAddr::V6(r.group) });
+                    }
+                }
+                _ => {}
+            }
         }
         m.tick(now);
         let _ = m.take_changes();

@@ -11,8 +11,8 @@
 #  3. CE-route sync (RT-5, the draft's problem 1.3): 203.0.113.0/24 behind the CE is a static
 #     route on the PE that hears the CE only; the other PE installs it from RT-5, gateway-based
 #     in CUST1 (GW IP = the CE) and ESI-based in CUST2, and rs reaches it through that PE.
-#  4. IGMP sync (RT-7/RT-8, problem 1.2's control half): h1 joins 239.1.1.1 with IGMPv2 and
-#     h2 joins 239.2.2.2 with IGMPv3; their reports reach one PE; the other holds the same
+#  4. IGMP/MLD sync (RT-7/RT-8, problem 1.2's control half): h1 joins 239.1.1.1 with IGMPv2
+#     and ff0e::1:1 with MLDv2, h2 joins 239.2.2.2 with IGMPv3; their reports reach one PE; the other holds the same
 #     memberships on the right sub-interfaces from RT-7 (tshark decodes them on the core link);
 #     h1 leaves: RT-8, then the RT-7 is withdrawn and both PEs drop the membership.
 #  5. The host goes silent: both PEs drop it within the neighbour timers.
@@ -208,6 +208,13 @@ ctl "$LEARNER" show multicast; ctl "$FAR" show multicast
 check "$LEARNER: (*,239.1.1.1) on ce1.10 in CUST1, local, IGMPv2" member "$LEARNER" CUST1 ce1.10 239.1.1.1 '.local and .version == 2'
 check "$FAR: (*,239.1.1.1) on ce1.10 in CUST1 from RT-7, not local" member "$FAR" CUST1 ce1.10 239.1.1.1 '(.local | not) and .synced_from != null'
 check "$FAR: (*,239.2.2.2) on ce1.20 in CUST2 from RT-7 (IGMPv3, ES-Import RT + EVI-RT)" wait_until 10 member "$FAR" CUST2 ce1.20 239.2.2.2 '.synced_from != null and .version == 3'
+J6=$(ip netns exec "$P-h1" python3 -c '
+import socket, struct, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.inet_pton(socket.AF_INET6, "ff0e::1:1") + struct.pack("@I", socket.if_nametoindex("eth0")))
+time.sleep(120)' >/dev/null 2>&1 & echo $!)
+PIDS+=("$J6")
+check "$FAR: (*,ff0e::1:1) on ce1.10 in CUST1 from RT-7 (MLDv2 join heard by $LEARNER)" wait_until 15 member "$FAR" CUST1 ce1.10 ff0e::1:1 '.synced_from != null and .version == 2'
 check "nothing leaks: 239.1.1.1 not in CUST2, 239.2.2.2 not in CUST1" bash -c "
   ! '$BIN/tandemctl' --socket '$LAB/$FAR.sock' --json show multicast | jq -e 'any(.memberships[]; (.group == \"239.1.1.1\" and .vrf == \"CUST2\") or (.group == \"239.2.2.2\" and .vrf == \"CUST1\"))' >/dev/null"
 log "h1 leaves 239.1.1.1"
@@ -254,6 +261,36 @@ RX=$!; PIDS+=("$RX")
 check "both PEs hold (*,239.1.1.1) on ce1.10 (one local, one synced)" wait_until 15 bash -c "
   '$BIN/tandemctl' --socket '$LAB/pe1.sock' --json show multicast | jq -e 'any(.memberships[]; .group == \"239.1.1.1\")' >/dev/null &&
   '$BIN/tandemctl' --socket '$LAB/pe2.sock' --json show multicast | jq -e 'any(.memberships[]; .group == \"239.1.1.1\")' >/dev/null"
+log "IPv6: ff0e::1:1 (h1's MLDv2 membership from step 4) from rs into both PEs"
+ip -n "$P-h1" addr add 2001:db8:1::11/64 dev eth0 nodad 2>/dev/null
+ip netns exec "$P-h1" python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 5001))
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.inet_pton(socket.AF_INET6, "ff0e::1:1") + struct.pack("@I", socket.if_nametoindex("eth0")))
+s.settimeout(4)
+with open(sys.argv[1], "w") as f:
+    while True:
+        try: d, _ = s.recvfrom(64)
+        except socket.timeout: break
+        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$LAB/mc6.rx" >/dev/null 2>&1 &
+RX6=$!; PIDS+=("$RX6")
+sleep 0.5
+ip netns exec "$P-rs" python3 -c '
+import socket, struct, time
+socks = []
+for ifn in ("r1", "r2"):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex(ifn))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 8)
+    socks.append(s)
+t0 = time.perf_counter()
+for i in range(300):
+    while time.perf_counter() < t0 + i / 300: pass
+    for s in socks: s.sendto(struct.pack("!I", i) + b"6" * 60, ("ff0e::1:1", 5001))'
+sleep 1
+total6=$(wc -l <"$LAB/mc6.rx"); uniq6=$(sort -un "$LAB/mc6.rx" | wc -l)
+note "IPv6 stream: sent 300, h1 received $total6 ($uniq6 distinct)"
+check "IPv6 multicast reaches h1 once per packet (>= 95 %, no duplicate)" test "$total6" -eq "$uniq6" -a "$uniq6" -ge 285
 DFPE=$(ctl pe1 --json show es | jq -r '.[0].df[] | select(.vlan == 10) | .df')
 if [ "$DFPE" = 10.0.3.1 ]; then DF=pe1 NONDF=pe2; else DF=pe2 NONDF=pe1; fi
 note "DF of (ES, VLAN 10): $DF ($DFPE)"

@@ -317,12 +317,16 @@ pub fn sync_mcast(
         group,
         originator: IpAddr::V4(router_id),
     };
-    let mut flags = if version >= 3 {
-        mcast_flags::V3
-    } else {
-        mcast_flags::V2
+    // IPv4: IGMPv3 (exclude for (*,G)) or v2. IPv6: the v2 bit is MLDv2, the v1 bit MLDv1
+    // (RFC 9251 §9.1).
+    let mut flags = match (group.is_ipv6(), version) {
+        (false, v) if v >= 3 => mcast_flags::V3,
+        (false, _) => mcast_flags::V2,
+        (true, v) if v >= 2 => mcast_flags::V2,
+        (true, _) => mcast_flags::V1,
     };
-    if version >= 3 && source.is_none() {
+    let full = if group.is_ipv6() { 2 } else { 3 };
+    if version >= full && source.is_none() {
         flags |= mcast_flags::EXCLUDE;
     }
     let communities = sync_communities(cfg, vrf, &esi);

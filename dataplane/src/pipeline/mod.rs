@@ -41,6 +41,12 @@ pub enum Verdict {
         src: u32,
         group: u32,
     },
+    /// The same for IPv6 (hop limit decremented).
+    Mcast6 {
+        vrf: VrfId,
+        src: u128,
+        group: u128,
+    },
     /// An IGMP message received on an L3 interface, for control's membership table (the
     /// draft's IGMP sync). The buffer holds the IPv4 packet.
     Membership {
@@ -338,6 +344,35 @@ fn ip6_input<B: PacketBuf, S: Sink>(
         };
     };
     let is_mcast = dst[0] == 0xff;
+    if is_mcast {
+        // MLD (behind a Hop-by-Hop header with Router Alert, or directly): for control.
+        if let Some((_, _, msg)) = crate::wire::mld::locate(pkt.data()) {
+            if msg.first().is_some_and(|t| crate::wire::mld::is_mld(*t)) {
+                return Verdict::Membership {
+                    vrf: vrf.id,
+                    iface: ifc.id,
+                };
+            }
+        }
+        // Routed multicast (not link scope) from an upstream interface with members.
+        let (s, g) = (u128::from_be_bytes(src), u128::from_be_bytes(dst));
+        if dst[1] & 0x0f > 2
+            && vrf.mcast.upstream.contains(&ifc.id)
+            && vrf.mcast.oifs6(s, g).is_some()
+        {
+            if hlim <= 1 {
+                return Verdict::Drop(DropReason::TtlExceeded);
+            }
+            if let Ok(mut ip) = Ipv6Packet::new_checked(pkt.data_mut()) {
+                ip.set_hop_limit(hlim - 1);
+            }
+            return Verdict::Mcast6 {
+                vrf: vrf.id,
+                src: s,
+                group: g,
+            };
+        }
+    }
     let local = ifc.has_v6(&dst) || (!is_mcast && vrf.route6(&dst) == Some(NextHop::Local));
     if next == ipv6::NEXT_ICMPV6 && (local || is_mcast) {
         let msg = &pkt.data()[ipv6::HDR..];

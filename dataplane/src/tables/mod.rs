@@ -133,6 +133,8 @@ pub struct McastTable {
     pub upstream: Vec<IfaceId>,
     /// (source or 0 for *, group) -> outgoing interfaces.
     pub routes: FxHashMap<(u32, u32), Vec<IfaceId>>,
+    /// The same for IPv6.
+    pub routes6: FxHashMap<(u128, u128), Vec<IfaceId>>,
 }
 
 impl McastTable {
@@ -141,6 +143,14 @@ impl McastTable {
         self.routes
             .get(&(src, group))
             .or_else(|| self.routes.get(&(0, group)))
+            .map(Vec::as_slice)
+    }
+
+    #[inline]
+    pub fn oifs6(&self, src: u128, group: u128) -> Option<&[IfaceId]> {
+        self.routes6
+            .get(&(src, group))
+            .or_else(|| self.routes6.get(&(0, group)))
             .map(Vec::as_slice)
     }
 }

@@ -10,6 +10,7 @@ pub mod igmp;
 pub mod ipv4;
 pub mod ipv6;
 pub mod lacp;
+pub mod mld;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
