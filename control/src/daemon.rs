@@ -799,7 +799,7 @@ impl Instance {
             Ok(Igmp::Report { version, group }) => {
                 self.mcast.report(now, key(None, group), version.max(2))
             }
-            Ok(Igmp::Leave { group }) => self.mcast.leave(now, key(None, group)),
+            Ok(Igmp::Leave { group }) => self.local_leave(now, key(None, group)),
             Ok(Igmp::V3Report { n, records }) => {
                 for r in igmp::records(n, records) {
                     let mut srcs = r.sources().peekable();
@@ -808,11 +808,11 @@ impl Instance {
                             self.mcast.report(now, key(None, r.group), 3)
                         }
                         (record::CHANGE_TO_INCLUDE | record::MODE_IS_INCLUDE, false) => {
-                            self.mcast.leave(now, key(None, r.group))
+                            self.local_leave(now, key(None, r.group))
                         }
                         (record::BLOCK_OLD_SOURCES, _) => {
                             for s in srcs {
-                                self.mcast.leave(now, key(Some(s), r.group));
+                                self.local_leave(now, key(Some(s), r.group));
                             }
                         }
                         (_, _) => {
@@ -847,7 +847,7 @@ impl Instance {
             Some(Ok(Mld::Report { group })) if group.segments()[0] & 0x000f != 2 => {
                 self.mcast.report(now, key(None, group), 1)
             }
-            Some(Ok(Mld::Done { group })) => self.mcast.leave(now, key(None, group)),
+            Some(Ok(Mld::Done { group })) => self.local_leave(now, key(None, group)),
             Some(Ok(Mld::V2Report { n, records })) => {
                 for r in mld::records(n, records) {
                     if r.group.segments()[0] & 0x000f == 2 {
@@ -859,11 +859,11 @@ impl Instance {
                             self.mcast.report(now, key(None, r.group), 2)
                         }
                         (record::CHANGE_TO_INCLUDE | record::MODE_IS_INCLUDE, false) => {
-                            self.mcast.leave(now, key(None, r.group))
+                            self.local_leave(now, key(None, r.group))
                         }
                         (record::BLOCK_OLD_SOURCES, _) => {
                             for s in srcs {
-                                self.mcast.leave(now, key(Some(s), r.group));
+                                self.local_leave(now, key(Some(s), r.group));
                             }
                         }
                         (_, _) => {
@@ -976,7 +976,7 @@ impl Instance {
                     // The peer failed: keep the group flowing and ask the hosts to report.
                     let hold = self.mcast.timers.membership.min(Duration::from_secs(30));
                     self.mcast.sync_lost(Instant::now(), key, hold);
-                    self.send_igmp_query(key.iface);
+                    self.send_query(key.iface, None, key.group.is_ipv6());
                     self.sync_mcast_local();
                 } else {
                     self.mcast.sync_remove(key);
@@ -1045,38 +1045,75 @@ impl Instance {
         self.publish_dirty();
     }
 
-    /// Sends an IGMPv2 general query (max response 1 s) on `iface` from its first IPv4
-    /// address: hosts behind it report their groups again.
-    fn send_igmp_query(&mut self, iface: IfaceId) {
+    /// A local leave: if it starts the last-member phase, ask the remaining members with a
+    /// group-specific query (RFC 2236 §3 / RFC 2710 §4), answered within the max response time.
+    fn local_leave(&mut self, now: Instant, k: crate::mcast::Key) {
+        if self.mcast.leave(now, k) {
+            self.send_query(k.iface, Some(k.group), k.group.is_ipv6());
+        }
+    }
+
+    /// Sends a query on `iface`: general (`group` None) or group-specific; IGMPv2 from the
+    /// interface's first IPv4 address, or MLDv1 from its link-local address behind a
+    /// Hop-by-Hop Router Alert. Max response time 1 s.
+    fn send_query(&mut self, iface: IfaceId, group: Option<IpAddr>, v6: bool) {
         use dataplane::buffer::PacketBuf;
-        use dataplane::wire::{ethernet, igmp, ipv4};
-        let Some(src) = self
-            .topo
-            .ifaces
-            .get(usize::from(iface))
-            .and_then(|i| i.v4.first().map(|(a, _)| *a))
-        else {
+        use dataplane::wire::{ethernet, icmp, igmp, ipv4, ipv6, mld};
+        let Some(ifc) = self.topo.ifaces.get(usize::from(iface)).cloned() else {
             return;
         };
         let Some(mut m) = Mbuf::alloc(&self.pool) else {
             self.stats.mbuf_alloc_failed += 1;
             return;
         };
-        if !m.append(ipv4::MIN_HDR + 8) {
-            return;
-        }
-        let d = m.data_mut();
-        ipv4::emit(
-            d,
-            src,
-            std::net::Ipv4Addr::new(224, 0, 0, 1),
-            ipv4::PROTO_IGMP,
-            1,
-            8,
-        );
-        igmp::emit_query(&mut d[ipv4::MIN_HDR..], 10, std::net::Ipv4Addr::UNSPECIFIED);
-        let dst = MacAddr([0x01, 0x00, 0x5e, 0, 0, 1]);
-        if self.send_l2(iface, dst, ethernet::ethertype::IPV4, m) {
+        let (dst_mac, et) = if v6 {
+            let dst: [u8; 16] = match group {
+                Some(IpAddr::V6(g)) => g.octets(),
+                _ => std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets(),
+            };
+            if !m.append(ipv6::HDR + 8 + 24) {
+                return;
+            }
+            let d = m.data_mut();
+            ipv6::emit(d, &ifc.link_local, &dst, 0, 1, 8 + 24);
+            // Hop-by-Hop: next = ICMPv6, Router Alert (MLD), PadN.
+            d[40..48].copy_from_slice(&[58, 0, 5, 2, 0, 0, 1, 0]);
+            let msg = &mut d[48..72];
+            msg.fill(0);
+            msg[0] = mld::QUERY;
+            msg[4..6].copy_from_slice(&1000u16.to_be_bytes());
+            if group.is_some() {
+                msg[8..24].copy_from_slice(&dst);
+            }
+            icmp::v6_fill_checksum(msg, &ifc.link_local, &dst);
+            (
+                MacAddr([0x33, 0x33, dst[12], dst[13], dst[14], dst[15]]),
+                ethernet::ethertype::IPV6,
+            )
+        } else {
+            let Some(src) = ifc.v4.first().map(|(a, _)| *a) else {
+                return;
+            };
+            let (dst, g) = match group {
+                Some(IpAddr::V4(g)) => (g, g),
+                _ => (
+                    std::net::Ipv4Addr::new(224, 0, 0, 1),
+                    std::net::Ipv4Addr::UNSPECIFIED,
+                ),
+            };
+            if !m.append(ipv4::MIN_HDR + 8) {
+                return;
+            }
+            let d = m.data_mut();
+            ipv4::emit(d, src, dst, ipv4::PROTO_IGMP, 1, 8);
+            igmp::emit_query(&mut d[ipv4::MIN_HDR..], 10, g);
+            let o = dst.octets();
+            (
+                MacAddr([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]),
+                ethernet::ethertype::IPV4,
+            )
+        };
+        if self.send_l2(iface, dst_mac, et, m) {
             self.mcast.queries_sent += 1;
         }
     }
@@ -1096,7 +1133,8 @@ impl Instance {
             .map(|(i, _)| *i)
             .collect();
         for i in ifaces {
-            self.send_igmp_query(i);
+            self.send_query(i, None, false);
+            self.send_query(i, None, true);
         }
     }
 

@@ -104,15 +104,16 @@ impl Memberships {
     }
 
     /// A leave for `k` (v2 leave, v3 to-include {} / block): the membership ends after the
-    /// last member query time unless someone reports again.
-    pub fn leave(&mut self, now: Instant, k: Key) {
+    /// last member query time unless someone reports again. True when a leave starts (the
+    /// caller sends a group-specific query so remaining members answer).
+    pub fn leave(&mut self, now: Instant, k: Key) -> bool {
         self.leaves += 1;
         let lm = self.timers.last_member;
         let Some(e) = self.map.get_mut(&k) else {
-            return;
+            return false;
         };
         if e.local_until.is_none() || e.leaving {
-            return;
+            return false;
         }
         e.leaving = true;
         e.local_until = Some(now + lm);
@@ -124,6 +125,7 @@ impl Memberships {
                 max_response,
             },
         ));
+        true
     }
 
     /// Expires local memberships.

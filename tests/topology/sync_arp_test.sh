@@ -23,7 +23,7 @@
 . "$(dirname "$0")/lib.sh"
 lab_init
 log "CE (OVS balance-slb bond) dual-homed to PE1 and PE2; remote host rs behind both PEs"
-for ns in ce pe1 pe2 h1 h2 rs; do netns_add $ns; done
+for ns in ce pe1 pe2 h1 h2 h3 rs; do netns_add $ns; done
 veth ce l1a pe1 l1b
 veth ce l2a pe2 l2b
 veth pe1 c1 pe2 c2            # core link: iBGP between the PEs
@@ -31,10 +31,12 @@ veth pe1 x1 rs r1             # remote side, CUST1
 veth pe2 x2 rs r2
 veth ce sw-h1 h1 eth0
 veth ce sw-h2 h2 eth0
+veth ce sw-h3 h3 eth0         # a second host on VLAN 10 (group-specific query check)
 ip -n "$P-h1" link set eth0 address 02:00:00:00:01:11
 ip -n "$P-h2" link set eth0 address 02:00:00:00:02:11
 host_addr h1 192.0.2.11/24 192.0.2.1
 host_addr h2 192.0.2.11/24 192.0.2.1
+host_addr h3 192.0.2.13/24 192.0.2.1
 for h in h1 h2; do ip -n "$P-$h" addr add 203.0.113.1/32 dev lo; done   # the CEs' own prefix
 for h in h1 h2; do
   ip -n "$P-$h" addr add 2001:db8:1::11/64 dev eth0 nodad
@@ -53,6 +55,7 @@ vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode=balance-slb vlan_mode=t
   other_config:bond-rebalance-interval=0
 vsctl ce add-port br0 sw-h1 tag=10
 vsctl ce add-port br0 sw-h2 tag=20
+vsctl ce add-port br0 sw-h3 tag=10
 ESI="00:11:22:33:44:55:00:00:00:02"
 
 # pe_conf NAME MEMBER CORE ADDR PEER PORT_BASE REMOTE_IF REMOTE_NET NEIGHBORS
@@ -189,12 +192,16 @@ ip netns exec "$P-$CAPNS" tshark -i "$CAPIF" -f "tcp port 179" -w "$LAB/core.pca
 TSHARK=$!; PIDS+=("$TSHARK")
 wait_until 10 test -s "$LAB/core.pcap"
 nsx h1 sysctl -qw net.ipv4.conf.eth0.force_igmp_version=2
-join() {   # NS GROUP: a receiver that stays joined until killed
+nsx h3 sysctl -qw net.ipv4.conf.eth0.force_igmp_version=2
+# IGMPv2 hosts send a Leave only if they sent the last report (RFC 2236 §3): repeat unsolicited
+# reports within 100 ms so the order of joins below decides who that is.
+for h in h1 h3; do nsx $h sysctl -qw net.ipv4.conf.eth0.igmpv2_unsolicited_report_interval=100; done
+join() {   # NS GROUP [ADDR]: a receiver that stays joined until killed
   ip netns exec "$P-$1" python3 -c '
 import socket, struct, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton(sys.argv[1]), socket.inet_aton("192.0.2.11")))
-time.sleep(120)' "$2" >/dev/null 2>&1 &
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2])))
+time.sleep(120)' "$2" "${3:-192.0.2.11}" >/dev/null 2>&1 &
   echo $!
 }
 J1=$(join h1 239.1.1.1); J2=$(join h2 239.2.2.2)
@@ -223,6 +230,20 @@ ms=$(time_until 15 bash -c "! '$BIN/tandemctl' --socket '$LAB/$FAR.sock' --json 
 note "$FAR dropped (*,239.1.1.1) ${ms} ms after h1 left (last member query time 2 s)"
 check "both PEs dropped (*,239.1.1.1)" bash -c "for pe in pe1 pe2; do ! '$BIN/tandemctl' --socket '$LAB/'\$pe'.sock' --json show multicast | jq -e 'any(.memberships[]; .group == \"239.1.1.1\")' >/dev/null || exit 1; done"
 check "h2's membership stays" member "$FAR" CUST2 ce1.20 239.2.2.2 '.synced_from != null'
+log "two members of 239.3.3.3 on VLAN 10 (h1, h3); h1 leaves: the group-specific query keeps h3's"
+K3=$(join h3 239.3.3.3 192.0.2.13); sleep 1; K1=$(join h1 239.3.3.3); sleep 1   # h1 reports last
+PIDS+=("$K1" "$K3")
+has33() { ctl_jq "$1" 'any(.memberships[]; .group == "239.3.3.3" and .interface == "ce1.10")' multicast; }
+check "both PEs hold (*,239.3.3.3) on ce1.10" wait_until 15 bash -c "$(declare -f ctl ctl_jq has33); BIN='$BIN' LAB='$LAB'; has33 pe1 && has33 pe2"
+kill "$K1"
+sleep 4
+check "4 s after h1's leave (last member query time 2 s) both PEs still hold it: h3 answered the query" bash -c "$(declare -f ctl ctl_jq has33); BIN='$BIN' LAB='$LAB'; has33 pe1 && has33 pe2"
+check "a PE sent the group-specific query" bash -c "[ \$(( \$('$BIN/tandemctl' --socket '$LAB/pe1.sock' --json show multicast | jq .igmp.queries_sent) + \$('$BIN/tandemctl' --socket '$LAB/pe2.sock' --json show multicast | jq .igmp.queries_sent) )) -ge 1 ]"
+kill "$K3"
+gone33() { ! has33 pe1 && ! has33 pe2; }
+ms=$(time_until 15 gone33) || ms=timeout
+note "(*,239.3.3.3) gone from both PEs ${ms} ms after the last member left"
+check "the last member left: gone from both PEs" gone33
 sleep 0.5; kill -INT "$TSHARK"; wait "$TSHARK" 2>/dev/null
 tshark -r "$LAB/core.pcap" -Y 'bgp.evpn.nlri.rt == 7 || bgp.evpn.nlri.rt == 8' -T fields -e bgp.evpn.nlri.rt -e bgp.evpn.nlri.etag >"$LAB/mc.fields" 2>/dev/null
 note "tshark, RT-7/RT-8 on the core link (type, Ethernet Tag): $(sort -u "$LAB/mc.fields" | tr '\t\n' ' ,')"
