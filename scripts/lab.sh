@@ -47,3 +47,12 @@ if [ "${LAB_KEEP:-0}" = 1 ]; then
   read -r -p "   press Enter to tear it down " _ || true
 fi
 log "tearing down"
+
+# Part 2: what the product is for. Two tandem PEs share one Ethernet Segment toward an OVS CE
+# that hashes each host onto one PE; BGP-EVPN route sync fixes the draft's problems 1.1-1.3.
+# The same script is a topology test, so every claim it narrates is also checked.
+if [ "${LAB_PART2:-1}" = 1 ]; then
+  lab_cleanup; trap - EXIT
+  printf '\n\033[1m== part 2: EVPN multi-homing for L3 services, two PEs on one Ethernet Segment\033[0m\n'
+  bash "$(dirname "$0")/../tests/topology/sync_arp_test.sh"
+fi

@@ -27,7 +27,9 @@ fuzz_target!(|data: &[u8]| {
         };
         match igmp::parse(&ev[2..]) {
             Ok(Igmp::Report { version, group }) => m.report(now, key(None, group), version),
-            Ok(Igmp::Leave { group }) => m.leave(now, key(None, group)),
+            Ok(Igmp::Leave { group }) => {
+                m.leave(now, key(None, group));
+            }
             Ok(Igmp::V3Report { n, records }) => {
                 for r in igmp::records(n, records) {
                     for s in r.sources() {
