@@ -436,6 +436,41 @@ pub struct BgpNeighbor {
     /// point 8), so a peer that is not on our segments may need e.g. [1, 2, 3, 4, 5].
     #[serde(default)]
     pub evpn_route_types: Option<Vec<u8>>,
+    /// Source address of the sessions we open (one of the BGP VRF's addresses); default: the
+    /// kernel's choice.
+    #[serde(default)]
+    pub source_address: Option<IpAddr>,
+    /// Address families offered in OPEN. EVPN routes are what tandem uses; the others are
+    /// negotiated (decoded for later use, e.g. an IP-VPN core) and otherwise ignored.
+    #[serde(default = "default_families")]
+    pub address_families: Vec<AddressFamily>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AddressFamily {
+    L2vpnEvpn,
+    Ipv4Unicast,
+    Ipv6Unicast,
+    Vpnv4Unicast,
+    Vpnv6Unicast,
+}
+
+impl AddressFamily {
+    /// (AFI, SAFI).
+    pub fn afi_safi(self) -> (u16, u8) {
+        match self {
+            AddressFamily::L2vpnEvpn => (25, 70),
+            AddressFamily::Ipv4Unicast => (1, 1),
+            AddressFamily::Ipv6Unicast => (2, 1),
+            AddressFamily::Vpnv4Unicast => (1, 128),
+            AddressFamily::Vpnv6Unicast => (2, 128),
+        }
+    }
+}
+
+fn default_families() -> Vec<AddressFamily> {
+    vec![AddressFamily::L2vpnEvpn]
 }
 
 fn default_hold() -> u16 {

@@ -354,6 +354,36 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
                     reason: format!("{t} is not an EVPN route type (1 to 11)"),
                 });
             }
+            if let Some(a) = n.source_address {
+                let ours = c
+                    .vrfs
+                    .iter()
+                    .position(|v| v.name == b.vrf)
+                    .is_some_and(|_| {
+                        let in_vrf = |vrf: Option<&Name>, addrs: &[IfAddr]| {
+                            vrf == Some(&b.vrf) && addrs.iter().any(|x| x.addr == a)
+                        };
+                        c.ports.iter().any(|p| in_vrf(p.vrf.as_ref(), &p.addresses))
+                            || c.bundles
+                                .iter()
+                                .any(|x| in_vrf(x.vrf.as_ref(), &x.addresses))
+                            || c.interfaces
+                                .iter()
+                                .any(|s| in_vrf(Some(&s.vrf), &s.addresses))
+                    });
+                if !ours {
+                    errs.push(ConfigError::Invalid {
+                        path: format!("bgp.neighbors[{i}].source-address"),
+                        reason: format!("{a} is not an address of VRF `{}`", b.vrf),
+                    });
+                }
+            }
+            if n.address_families.is_empty() {
+                errs.push(ConfigError::Invalid {
+                    path: format!("bgp.neighbors[{i}].address-families"),
+                    reason: "at least one (l2vpn-evpn is what tandem uses)".into(),
+                });
+            }
             if n.max_prefix == Some(0) {
                 errs.push(ConfigError::Invalid {
                     path: format!("bgp.neighbors[{i}].max-prefix"),

@@ -555,7 +555,7 @@ impl Instance {
     /// One session task per configured neighbour, in the BGP VRF's host namespace.
     fn start_bgp(&mut self, tx: crate::bgp::session::PeerTx) {
         use crate::bgp::fsm::PeerConf;
-        use crate::bgp::packet::message::{afi, safi, Capability};
+        use crate::bgp::packet::message::Capability;
         let Some(b) = self.cfg.bgp.clone() else {
             return;
         };
@@ -569,6 +569,7 @@ impl Instance {
             let opts = crate::bgp::sockopt::SockOpts {
                 md5_key: n.password.as_ref().map(|p| p.as_bytes().to_vec()),
                 ttl_hops: n.ttl_security_hops,
+                source: n.source_address,
             };
             listeners.insert(n.address, (in_tx, opts.clone()));
             let (cease_tx, cease_rx) = mpsc::channel(1);
@@ -578,13 +579,15 @@ impl Instance {
                 router_id: b.router_id,
                 hold_time: n.hold_time,
                 connect_retry: Duration::from_secs(u64::from(n.connect_retry_s)),
-                capabilities: vec![
-                    Capability::Multiprotocol {
-                        afi: afi::L2VPN,
-                        safi: safi::EVPN,
-                    },
-                    Capability::RouteRefresh,
-                ],
+                capabilities: n
+                    .address_families
+                    .iter()
+                    .map(|f| {
+                        let (afi, safi) = f.afi_safi();
+                        Capability::Multiprotocol { afi, safi }
+                    })
+                    .chain(std::iter::once(Capability::RouteRefresh))
+                    .collect(),
             };
             self.peers.insert(
                 n.address,

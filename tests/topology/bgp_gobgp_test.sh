@@ -36,7 +36,7 @@ bgp:
   router-id: 10.0.0.1
   vrf: core
   neighbors:
-    - { address: 10.0.0.2, remote-as: 65002, hold-time: 9, connect-retry-s: 1, max-prefix: 6 }
+    - { address: 10.0.0.2, remote-as: 65002, hold-time: 9, connect-retry-s: 1, max-prefix: 6, evpn-route-types: [1, 2, 3, 4, 5] }
 api: { socket: $LAB/pe1.sock }
 YAML
 cat >"$LAB/gobgpd.toml" <<TOML
@@ -106,6 +106,21 @@ check "GoBGP: RT-2 carries RT 65001:60" json_true "$LAB/gobgp-rib.json" \
 
 check "GoBGP: tandem's RT-5 203.0.113.0/24, GW IP 192.0.2.60 (the CE), tag 0, RD 10.0.0.1:101, RT 65001:60" json_true "$LAB/gobgp-rib.json" \
   '[.[][] | select(.nlri.type == 5 and .nlri.value.prefix == "203.0.113.0/24")] | length == 1 and (.[0] | .nlri.value.gateway == "192.0.2.60" and .nlri.value.etag == 0 and .nlri.value.rd.admin == "10.0.0.1" and .nlri.value.rd.assigned == 101 and ([.attrs[] | select(.type == 16) | .value[] | select(.type == 0 and .subtype == 2)] | any(.value == "65001:60" or (.as == 65001 and .local_admin == 60))))'
+
+log "RT-7 kept from GoBGP (it resets sessions on types 7/8): evpn-route-types [1-5]"
+ip netns exec "$P-gb" python3 -c '
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("239.7.7.7"), socket.inet_aton("192.0.2.60")))
+time.sleep(4)' &
+JGB=$!
+check "tandem holds the membership (an RT-7 exists locally)" wait_until 10 ctl_jq pe1 'any(.memberships[]; .group == "239.7.7.7" and .local)' multicast
+sleep 1
+G -j global rib -a evpn >"$LAB/gobgp-rib2.json" 2>&1
+check "GoBGP got no RT-7 and its session never reset" bash -c "
+  jq -e '[.[][] | select(.nlri.type == 7)] | length == 0' '$LAB/gobgp-rib2.json' >/dev/null &&
+  '$BIN/tandemctl' --socket '$LAB/pe1.sock' --json show bgp summary | jq -e '.neighbors[0].state == \"Established\" and .neighbors[0].established_count == 1' >/dev/null"
+wait "$JGB" 2>/dev/null
 
 log "withdrawal"
 G global rib -a evpn del macadv 02:00:00:00:00:33 172.16.100.33 etag 7 label 100 rd 10.0.0.2:100

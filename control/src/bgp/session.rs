@@ -54,6 +54,9 @@ async fn connect_in(netns: String, addr: SocketAddr, opts: SockOpts) -> std::io:
             tokio::net::TcpSocket::new_v6()?
         };
         sockopt::apply(s.as_raw_fd(), addr.is_ipv6(), addr.ip(), &opts)?;
+        if let Some(src) = opts.source {
+            s.bind(SocketAddr::new(src, 0))?;
+        }
         s.set_nodelay(true)?;
         Ok(s)
     })

@@ -11,6 +11,8 @@ pub struct SockOpts {
     pub md5_key: Option<Vec<u8>>,
     /// GTSM: the peer is at most this many hops away.
     pub ttl_hops: Option<u8>,
+    /// Source address of the connections we open.
+    pub source: Option<IpAddr>,
 }
 
 const TCP_MD5SIG_MAXKEYLEN: usize = 80;
