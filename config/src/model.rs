@@ -150,7 +150,8 @@ pub struct Bundle {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EthernetSegment {
-    pub esi: crate::Esi,
+    /// The ESI, or `auto`: type 1 from the CE's LACP system MAC and key (needs `lacp`).
+    pub esi: crate::EsiConf,
     #[serde(default)]
     pub df_algorithm: DfAlgorithm,
     /// Preference for the preference-based algorithm (higher wins).

@@ -536,6 +536,53 @@ impl FromStr for Esi {
     }
 }
 
+/// An Ethernet Segment's ESI in the config: explicit, or `auto` — type 1, derived from the CE's
+/// LACP system MAC and port key once LACP hears the CE (RFC 7432 §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum EsiConf {
+    Auto,
+    Value(Esi),
+}
+
+impl EsiConf {
+    pub fn value(&self) -> Option<Esi> {
+        match self {
+            EsiConf::Auto => None,
+            EsiConf::Value(e) => Some(*e),
+        }
+    }
+}
+
+impl TryFrom<String> for EsiConf {
+    type Error = InvalidEsi;
+    fn try_from(s: String) -> Result<Self, InvalidEsi> {
+        if s == "auto" {
+            Ok(EsiConf::Auto)
+        } else {
+            s.parse().map(EsiConf::Value)
+        }
+    }
+}
+
+impl From<EsiConf> for String {
+    fn from(e: EsiConf) -> String {
+        match e {
+            EsiConf::Auto => "auto".into(),
+            EsiConf::Value(v) => v.to_string(),
+        }
+    }
+}
+
+impl Esi {
+    /// Type 1 (RFC 7432 §5): the CE's LACP system MAC and port key, then a zero octet.
+    pub fn from_lacp(system: crate::MacAddr, key: u16) -> Esi {
+        let m = system.0;
+        let k = key.to_be_bytes();
+        Esi([1, m[0], m[1], m[2], m[3], m[4], m[5], k[0], k[1], 0])
+    }
+}
+
 impl TryFrom<String> for Esi {
     type Error = InvalidEsi;
     fn try_from(s: String) -> Result<Self, InvalidEsi> {

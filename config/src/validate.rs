@@ -159,11 +159,20 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
     let mut esis: HashMap<crate::Esi, usize> = HashMap::new();
     for (i, b) in c.bundles.iter().enumerate() {
         let Some(es) = &b.es else { continue };
-        if let Some(j) = esis.insert(es.esi, i) {
-            e(
+        match es.esi.value() {
+            Some(esi) => {
+                if let Some(j) = esis.insert(esi, i) {
+                    e(
+                        format!("bundles[{i}].es.esi"),
+                        format!("ESI {esi} is already used by bundles[{j}]"),
+                    );
+                }
+            }
+            None if b.lacp.is_none() => e(
                 format!("bundles[{i}].es.esi"),
-                format!("ESI {} is already used by bundles[{j}]", es.esi),
-            );
+                "auto derives the ESI from the CE's LACP: the bundle needs `lacp`".into(),
+            ),
+            None => {}
         }
         if !(100..=300_000).contains(&es.df_wait_ms) {
             e(

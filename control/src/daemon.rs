@@ -1556,6 +1556,24 @@ impl Instance {
                             .any(|p| port::link_up(self.ports[usize::from(*p)].dpdk_port))
                 }),
             };
+            // An `auto` ESI: type 1 from the CE's LACP system and key, once heard.
+            if self.segments[si].auto {
+                let derived = self
+                    .bundles
+                    .iter()
+                    .find(|b| b.segment == Some(si))
+                    .and_then(|b| b.lacp.aggregator)
+                    .map(|(_, sys, key)| config::Esi::from_lacp(sys, key));
+                let s = &mut self.segments[si];
+                if let Some(esi) = derived.filter(|e| *e != s.esi) {
+                    tracing::info!(es = %s.name, %esi, "ESI derived from the CE's LACP");
+                    s.set_up(now, false);
+                    s.esi = esi;
+                    s.election.esi = esi;
+                    routes_changed = true;
+                }
+            }
+            let up = up && !self.segments[si].esi.is_zero();
             let s = &mut self.segments[si];
             if s.set_up(now, up) {
                 tracing::info!(es = %s.name, esi = %s.esi, up, "ethernet segment");
@@ -1601,7 +1619,12 @@ impl Instance {
             .filter(|s| s.up)
             .map(|s| s.esi)
             .collect();
-        let routes = crate::evpn::local_routes(&self.cfg, |e| up.contains(e));
+        let routes = crate::evpn::local_routes(&self.cfg, |b| {
+            self.segments
+                .iter()
+                .find(|s| s.name == b.name.as_str() && s.up)
+                .map(|s| s.esi)
+        });
         let rt2 = self.sync.local_rt2.values().filter(|l| match &l.route {
             crate::bgp::packet::evpn::EvpnRoute::MacIp { esi, .. } => up.contains(esi),
             _ => false,

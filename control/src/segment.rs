@@ -21,7 +21,10 @@ pub struct Segment {
     /// Index in `cfg.bundles`.
     pub bundle: usize,
     pub name: String,
+    /// The ESI in use (zero while an `auto` ESI waits for the CE's LACP).
     pub esi: Esi,
+    /// `esi: auto`: derived from the CE's LACP system MAC and key.
+    pub auto: bool,
     pub redundancy: Redundancy,
     pub up: bool,
     pub up_changes: u64,
@@ -37,12 +40,13 @@ impl Segment {
         Some(Segment {
             bundle,
             name: b.name.to_string(),
-            esi: es.esi,
+            esi: es.esi.value().unwrap_or(Esi::ZERO),
+            auto: es.esi.value().is_none(),
             redundancy: b.redundancy,
             up: false,
             up_changes: 0,
             election: Election::new(
-                es.esi,
+                es.esi.value().unwrap_or(Esi::ZERO),
                 me,
                 crate::evpn::wish(b, es),
                 crate::evpn::es_vlans(cfg, b),

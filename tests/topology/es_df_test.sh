@@ -111,12 +111,17 @@ wait_until 60 both_elected >/dev/null
 check "PE1 falls back to modulo (RFC 8584 §2.2)" ctl_jq pe1 '.[0].df_algorithm_in_use.name == "modulo"' es
 check "both publish the modulo result" test "$(df_list pe1)" = "10=10.0.3.1 11=10.0.3.2 12=10.0.3.1 13=10.0.3.2" -a "$(df_list pe2)" = "$(df_list pe1)"
 
-log "port-active, preference: PE1 200, PE2 100"
+log "port-active, preference: PE1 200, PE2 100; esi: auto (type 1 from the CE's LACP)"
+ESI=auto
 pes port-active preference preference 200 100 || { FAILED=1; lab_summary; exit 1; }
 ms=$(time_until 60 ovs_members_are ce lag0 enabled disabled) || ms=timeout
 note "the CE's LAG settled on PE1's link ${ms} ms after the PEs started"
 check "both PEs see each other on the ES and elected" wait_until 30 both_elected
 ctl pe2 show es
+esi1=$(ctl pe1 --json show es | jq -r '.[0].esi'); esi2=$(ctl pe2 --json show es | jq -r '.[0].esi')
+note "derived ESIs: PE1 $esi1, PE2 $esi2"
+check "both PEs derived the same type-1 ESI from OVS's LACP system 02:00:00:00:ce:01" \
+  bash -c "[ '$esi1' = '$esi2' ] && case '$esi1' in 01:02:00:00:00:ce:01:*) true;; *) false;; esac"
 check "PE1 is DF for the ES and its bundle active" ctl_jq pe1 '.[0].df[0].local_is_df and .[0].bundle_role == "active"' es
 check "PE2 is non-DF and its bundle standby" ctl_jq pe2 '(.[0].df[0].local_is_df | not) and .[0].bundle_role == "standby" and .[0].df[0].df == "10.0.3.1"' es
 check "Port Mode capability advertised and agreed" ctl_jq pe2 '.[0].df_algorithm_in_use.bitmap == 1024 and .[0].df_algorithm_in_use.name == "preference"' es

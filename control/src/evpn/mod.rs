@@ -73,19 +73,19 @@ pub fn es_import(esi: &Esi) -> ExtCommunity {
     ExtCommunity::es_import(MacAddr([b[1], b[2], b[3], b[4], b[5], b[6]]))
 }
 
-/// The routes of every Ethernet Segment for which `up(esi)`: a segment that goes down takes
-/// its RT-4 and RT-1 per ES with it (mass withdraw, RFC 7432 §8.2; peers re-elect, §8.5).
-pub fn local_routes(cfg: &Config, up: impl Fn(&Esi) -> bool) -> Vec<Local> {
+/// The routes of every Ethernet Segment that is up, with the ESI `esi_of(bundle)` gives (None:
+/// down, or an `auto` ESI not known yet): a segment that goes down takes its RT-4 and RT-1 with
+/// it (mass withdraw, RFC 7432 §8.2; peers re-elect, §8.5).
+pub fn local_routes(cfg: &Config, esi_of: impl Fn(&config::Bundle) -> Option<Esi>) -> Vec<Local> {
     let Some(bgp) = &cfg.bgp else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for b in &cfg.bundles {
         let Some(es) = &b.es else { continue };
-        let esi = es.esi;
-        if !up(&esi) {
+        let Some(esi) = esi_of(b) else {
             continue;
-        }
+        };
         let w = wish(b, es);
         out.push(Local {
             route: EvpnRoute::EthernetSegment {
@@ -374,8 +374,8 @@ bgp: { asn: 65000, router-id: 192.0.2.1, vrf: A }
 "#,
         )
         .expect("config");
-        let r = local_routes(&cfg, |_| true);
-        assert!(local_routes(&cfg, |_| false).is_empty());
+        let r = local_routes(&cfg, |b| b.es.as_ref().and_then(|e| e.esi.value()));
+        assert!(local_routes(&cfg, |_| None).is_empty());
         assert_eq!(r.len(), 3, "RT-4, RT-1 per ES, RT-1 per EVI for VRF A");
         assert_eq!(
             r[2].route,
