@@ -15,3 +15,9 @@ unsigned shim_rte_lcore_id(void) { return rte_lcore_id(); }
 uint64_t shim_rte_rdtsc(void) { return rte_rdtsc(); }
 uint64_t shim_rte_get_tsc_hz(void) { return rte_get_tsc_hz(); }
 uint16_t shim_rte_mbuf_default_buf_size(void) { return RTE_MBUF_DEFAULT_BUF_SIZE; }
+
+#include <rte_lpm.h>
+void shim_rte_lpm_lookup_bulk(const struct rte_lpm *lpm, const uint32_t *ips, uint32_t *next_hops, unsigned n)
+{
+	rte_lpm_lookup_bulk(lpm, ips, next_hops, n);
+}

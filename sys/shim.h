@@ -16,4 +16,7 @@ unsigned shim_rte_lcore_id(void);
 uint64_t shim_rte_rdtsc(void);
 uint64_t shim_rte_get_tsc_hz(void);
 uint16_t shim_rte_mbuf_default_buf_size(void);
+struct rte_lpm;
+/* rte_lpm_lookup_bulk over n keys (the benchmark's rte_lpm baseline: one call per batch). */
+void shim_rte_lpm_lookup_bulk(const struct rte_lpm *lpm, const uint32_t *ips, uint32_t *next_hops, unsigned n);
 #endif
