@@ -94,13 +94,67 @@ struct SyncState {
     rt5: HashMap<crate::bgp::packet::evpn::EvpnRoute, SyncedRoute>,
     /// ESI-based RT-5s waiting for their CE next hop to be known on the interface.
     rt5_waiting: std::collections::HashSet<crate::bgp::packet::evpn::EvpnRoute>,
-    /// VRFs whose routes changed.
-    vrf_dirty: Vec<VrfId>,
+    /// VRFs whose synced CE routes changed: their FIB is rebuilt once per batch.
+    fib_stale: Vec<VrfId>,
     /// Our RT-7/RT-8s, per local membership on an ES interface.
     local_mcast: HashMap<crate::mcast::Key, Vec<crate::evpn::Local>>,
     /// Received RT-7s (by route key) and the membership each installed.
     mcast_installed: HashMap<crate::bgp::packet::evpn::EvpnRoute, (crate::mcast::Key, IpAddr)>,
     stats: SyncStats,
+}
+
+/// A bundle's LACP role: `tandemctl set bundle` wins, then `force:` in the config; in
+/// port-active mode the DF of the segment is active and the others standby (RFC 9786);
+/// otherwise active.
+fn desired_role(b: &BundleState, segments: &[Segment]) -> Role {
+    b.cli
+        .or(b.forced)
+        .unwrap_or(match b.segment.map(|i| &segments[i]) {
+            Some(s) if s.redundancy == config::Redundancy::PortActive => {
+                if s.election.is_df(0) {
+                    Role::Active
+                } else {
+                    Role::Standby
+                }
+            }
+            _ => Role::Active,
+        })
+}
+
+/// One neighbour as `show bgp summary` lists it (and `show bgp neighbor` starts from).
+fn peer_row(a: &IpAddr, p: &PeerStatus) -> serde_json::Value {
+    serde_json::json!({
+        "neighbor": a.to_string(),
+        "remote_as": p.remote_as,
+        "state": p.state,
+        "uptime_s": p.established_at.map(|t| t.elapsed().as_secs()),
+        "established_count": p.established_count,
+        "peer_router_id": p.peer_router_id.map(|r| r.to_string()),
+        "hold_time": p.hold_time,
+        "msgs_rx": p.msgs_rx,
+        "msgs_tx": p.msgs_tx,
+        "updates_rx": p.updates_rx,
+        "evpn_routes": p.rib.routes.len(),
+        "evpn_routes_sent": p.adj_out_routes,
+        "max_prefix": p.max_prefix,
+        "max_prefix_hits": p.max_prefix_hits,
+        "advertised": p.advertised,
+        "withdrawn": p.withdrawn,
+        "route_refresh_rx": p.refreshes_rx,
+        "withdrawn_by_error": p.rib.withdrawn_by_error,
+        "last_error": p.last_error,
+    })
+}
+
+/// Why a received sync route does not land on this PE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// Its ESI is zero or not one of our segments.
+    NotOurEs,
+    /// No interface of the segment has its Ethernet Tag.
+    UnknownTag,
+    /// Its RTs do not import into the interface's VRF.
+    NotImported,
 }
 
 /// Drops one reference to `k`; true when none is left.
@@ -184,14 +238,12 @@ pub struct Instance {
     /// The best path of every EVPN route the peers sent.
     loc: crate::bgp::rib::LocRib,
     mcast: crate::mcast::Memberships,
-    /// Set while the routes of a peer that went down are removed (not withdrawn).
-    routes_lost: bool,
     /// Next periodic IGMP general query on the ES interfaces we are DF for.
     next_query: Instant,
     /// The multicast forwarding table of each VRF, as published.
     mcast_tables: Vec<Arc<dataplane::tables::McastTable>>,
-    /// VRFs whose `routes` were rebuilt since the last publish.
-    routes_changed: Vec<VrfId>,
+    /// VRFs whose tables (FIB or multicast) changed since the last publish.
+    republish: Vec<VrfId>,
     sync: SyncState,
     wire_ports: Vec<Port>,
     host_netns: Vec<String>,
@@ -437,15 +489,7 @@ impl Instance {
                 config::BundleRole::Standby => Role::Standby,
             });
             let segment = segments.iter().position(|s| s.name == b.name.as_str());
-            // A port-active segment starts as non-DF: standby until the election says DF.
-            let initial = if segment.is_some() && b.redundancy == config::Redundancy::PortActive {
-                Role::Standby
-            } else {
-                Role::Active
-            };
-            let mut lb = lacp::Bundle::new(conf, &members);
-            lb.set_role(Instant::now(), forced.unwrap_or(initial));
-            tracing::info!(bundle = %b.name, role = ?lb.role, "lacp bundle");
+            let lb = lacp::Bundle::new(conf, &members);
             bundles.push(BundleState {
                 name: b.name.to_string(),
                 link: link as LinkId,
@@ -464,6 +508,12 @@ impl Instance {
                 sync.iface_es.insert(ifc.id, (si, tag));
                 sync.es_tag_iface.insert((si, tag), ifc.id);
             }
+        }
+        // A port-active segment starts as non-DF: standby until the election says DF.
+        for b in &mut bundles {
+            let r = desired_role(b, &segments);
+            b.lacp.set_role(Instant::now(), r);
+            tracing::info!(bundle = %b.name, role = ?b.lacp.role, "lacp bundle");
         }
         let snap = Snapshot {
             version: 0,
@@ -509,10 +559,9 @@ impl Instance {
             peers: Default::default(),
             loc: Default::default(),
             mcast: crate::mcast::Memberships::new(Default::default()),
-            routes_lost: false,
             next_query: Instant::now() + Duration::from_secs(10),
             mcast_tables: vec![Arc::default(); vrfs.len()],
-            routes_changed: Vec::new(),
+            republish: Vec::new(),
             sync,
             wire_ports,
             host_netns,
@@ -640,7 +689,6 @@ impl Instance {
             PeerEvent::Update(d) => {
                 p.updates_rx += 1;
                 let keys = p.rib.apply(&d);
-                self.routes_lost = false;
                 if let Some(max) = p.max_prefix {
                     if p.rib.routes.len() > max as usize && p.established_at.is_some() {
                         // RFC 4486 §4: Cease 1 with AFI, SAFI and the limit.
@@ -653,7 +701,7 @@ impl Instance {
                         }
                     }
                 }
-                self.rib_changed(keys);
+                self.rib_changed(keys, false);
             }
             PeerEvent::Down(why) => {
                 tracing::info!(%peer, %why, "bgp session down");
@@ -661,12 +709,10 @@ impl Instance {
                 p.last_error = Some(why);
                 p.adj_out_routes = 0;
                 let keys: Vec<_> = p.rib.routes.drain().map(|(k, _)| k).collect();
-                self.routes_lost = true;
-                self.rib_changed(keys);
-                self.routes_lost = false;
+                self.rib_changed(keys, true);
                 self.es_update(Instant::now(), true);
             }
-            PeerEvent::Sent => p.msgs_tx += 1,
+            PeerEvent::Sent(n) => p.msgs_tx += n,
             PeerEvent::Received => p.msgs_rx += 1,
             PeerEvent::AdjOut {
                 routes,
@@ -683,7 +729,8 @@ impl Instance {
 
     /// Best-path selection for the route keys an UPDATE or a session loss touched, and the
     /// DF election if an Ethernet Segment route was among them.
-    fn rib_changed(&mut self, keys: Vec<crate::bgp::packet::evpn::EvpnRoute>) {
+    /// `lost`: the keys are gone because their peer went down (not withdrawn).
+    fn rib_changed(&mut self, keys: Vec<crate::bgp::packet::evpn::EvpnRoute>, lost: bool) {
         use crate::bgp::rib::Candidate;
         let local_as = self.cfg.bgp.as_ref().map(|b| b.asn).unwrap_or(0);
         let mut es = false;
@@ -707,12 +754,48 @@ impl Instance {
             self.rt5_import(k);
         }
         for k in keys.iter().filter(|k| k.code() == 7) {
-            self.rt7_import(k);
+            self.rt7_import(k, lost);
         }
+        self.rebuild_routes();
         self.sync.stats.rt8_received += keys.iter().filter(|k| k.code() == 8).count() as u64;
         if es {
             self.es_update(now, true);
         }
+    }
+
+    /// The best path of route key `k`: the peer it came from and its Adj-RIB-In entry.
+    fn best(
+        &self,
+        k: &crate::bgp::packet::evpn::EvpnRoute,
+    ) -> Option<(IpAddr, &crate::bgp::rib::Entry)> {
+        let peer = *self.loc.best.get(k)?;
+        Some((peer, self.peers.get(&peer)?.rib.routes.get(k)?))
+    }
+
+    /// Where a sync route (RT-2, ESI-based RT-5, RT-7) of ES `esi` and Ethernet Tag `tag`
+    /// lands (L3MH §2.5.2, §2.6.2): the interface of that (ES, tag) and its VRF, if the
+    /// route's RTs (or ES-Import RT + EVI-RT) import into that VRF.
+    fn sync_landing(
+        &self,
+        esi: &config::Esi,
+        tag: u32,
+        ecs: &[crate::bgp::packet::ecomm::ExtCommunity],
+    ) -> Result<(IfaceId, VrfId), Skip> {
+        let si = self
+            .segments
+            .iter()
+            .position(|s| s.esi == *esi && !esi.is_zero())
+            .ok_or(Skip::NotOurEs)?;
+        let iface = *self
+            .sync
+            .es_tag_iface
+            .get(&(si, tag))
+            .ok_or(Skip::UnknownTag)?;
+        let vrf = self.topo.ifaces[usize::from(iface)].vrf;
+        if !crate::evpn::sync_imports(&self.cfg, usize::from(vrf), esi, ecs) {
+            return Err(Skip::NotImported);
+        }
+        Ok((iface, vrf))
     }
 
     /// Where the best path of RT-2 `k` lands: (VRF, neighbour, MAC, peer); None (counted)
@@ -722,37 +805,36 @@ impl Instance {
         k: &crate::bgp::packet::evpn::EvpnRoute,
     ) -> Option<(VrfId, NeighKey, MacAddr, IpAddr)> {
         use crate::bgp::packet::evpn::EvpnRoute;
-        let peer = *self.loc.best.get(k)?;
-        let e = self.peers.get(&peer)?.rib.routes.get(k)?;
+        let (peer, e) = self.best(k)?;
         let EvpnRoute::MacIp {
             esi, tag, mac, ip, ..
         } = &e.route
         else {
             return None;
         };
+        let (mac, ip) = (MacAddr(*mac), *ip);
+        let landing = self.sync_landing(esi, *tag, &e.ext_communities);
         let st = &mut self.sync.stats;
-        let Some(si) = self
-            .segments
-            .iter()
-            .position(|s| s.esi == *esi && !esi.is_zero())
-        else {
-            st.rt2_not_our_es += 1;
-            return None;
+        let (iface, vrf) = match (landing, ip) {
+            (Err(Skip::NotOurEs), _) => {
+                st.rt2_not_our_es += 1;
+                return None;
+            }
+            (_, None) => {
+                st.rt2_mac_only += 1;
+                return None;
+            }
+            (Err(Skip::UnknownTag), _) => {
+                st.rt2_unknown_tag += 1;
+                return None;
+            }
+            (Err(Skip::NotImported), _) => {
+                st.rt2_not_imported += 1;
+                return None;
+            }
+            (Ok(l), Some(_)) => l,
         };
-        let Some(ip) = ip else {
-            st.rt2_mac_only += 1;
-            return None;
-        };
-        let Some(&iface) = self.sync.es_tag_iface.get(&(si, *tag)) else {
-            st.rt2_unknown_tag += 1;
-            return None;
-        };
-        let vrf = self.topo.ifaces[usize::from(iface)].vrf;
-        if !crate::evpn::sync_imports(&self.cfg, usize::from(vrf), esi, &e.ext_communities) {
-            st.rt2_not_imported += 1;
-            return None;
-        }
-        Some((vrf, NeighKey { iface, ip: *ip }, MacAddr(*mac), peer))
+        Some((vrf, NeighKey { iface, ip: ip? }, mac, peer))
     }
 
     /// Installs, moves or removes the neighbour a received RT-2 stands for (L3MH §2.5.2).
@@ -783,7 +865,7 @@ impl Instance {
 
     /// An IGMP message from an L3 interface (the IPv4 packet): memberships change.
     fn igmp_rx(&mut self, now: Instant, vrf: VrfId, iface: IfaceId, ip: &[u8]) {
-        use dataplane::wire::igmp::{self, record, Igmp};
+        use dataplane::wire::igmp::{self, Igmp};
         let Some(&b0) = ip.first() else { return };
         if b0 >> 4 == 6 {
             self.mld_rx(now, vrf, iface, ip);
@@ -805,25 +887,8 @@ impl Instance {
             Ok(Igmp::Leave { group }) => self.local_leave(now, key(None, group)),
             Ok(Igmp::V3Report { n, records }) => {
                 for r in igmp::records(n, records) {
-                    let mut srcs = r.sources().peekable();
-                    match (r.kind, srcs.peek().is_some()) {
-                        (record::MODE_IS_EXCLUDE | record::CHANGE_TO_EXCLUDE, _) => {
-                            self.mcast.report(now, key(None, r.group), 3)
-                        }
-                        (record::CHANGE_TO_INCLUDE | record::MODE_IS_INCLUDE, false) => {
-                            self.local_leave(now, key(None, r.group))
-                        }
-                        (record::BLOCK_OLD_SOURCES, _) => {
-                            for s in srcs {
-                                self.local_leave(now, key(Some(s), r.group));
-                            }
-                        }
-                        (_, _) => {
-                            for s in srcs {
-                                self.mcast.report(now, key(Some(s), r.group), 3);
-                            }
-                        }
-                    }
+                    let group = key(None, r.group);
+                    self.group_record(now, group, r.kind, r.sources().map(IpAddr::V4), 3);
                 }
             }
             Ok(Igmp::Query { .. }) => {}
@@ -832,10 +897,46 @@ impl Instance {
         self.sync_mcast_local();
     }
 
+    /// One IGMPv3 / MLDv2 group record for (*,`group`) (RFC 3376 §4.2.12 / RFC 3810 §5.2.12,
+    /// the same record types): exclude {} joins (*,G), include {} leaves it, allow/include with
+    /// sources joins (S,G), block leaves (S,G).
+    fn group_record(
+        &mut self,
+        now: Instant,
+        group: crate::mcast::Key,
+        kind: u8,
+        sources: impl Iterator<Item = IpAddr>,
+        version: u8,
+    ) {
+        use dataplane::wire::igmp::record;
+        let sg = |s: IpAddr| crate::mcast::Key {
+            source: Some(s),
+            ..group
+        };
+        let mut srcs = sources.peekable();
+        match (kind, srcs.peek().is_some()) {
+            (record::MODE_IS_EXCLUDE | record::CHANGE_TO_EXCLUDE, _) => {
+                self.mcast.report(now, group, version)
+            }
+            (record::CHANGE_TO_INCLUDE | record::MODE_IS_INCLUDE, false) => {
+                self.local_leave(now, group)
+            }
+            (record::BLOCK_OLD_SOURCES, _) => {
+                for s in srcs {
+                    self.local_leave(now, sg(s));
+                }
+            }
+            (_, _) => {
+                for s in srcs {
+                    self.mcast.report(now, sg(s), version);
+                }
+            }
+        }
+    }
+
     /// An MLD message (IPv6 packet): memberships change, as for IGMP (MLDv1 = version 1, MLDv2
     /// = version 2; the record types are IGMPv3's).
     fn mld_rx(&mut self, now: Instant, vrf: VrfId, iface: IfaceId, ip: &[u8]) {
-        use dataplane::wire::igmp::record;
         use dataplane::wire::mld::{self, Mld};
         let key =
             |source: Option<std::net::Ipv6Addr>, group: std::net::Ipv6Addr| crate::mcast::Key {
@@ -856,25 +957,8 @@ impl Instance {
                     if r.group.segments()[0] & 0x000f == 2 {
                         continue;
                     }
-                    let mut srcs = r.sources().peekable();
-                    match (r.kind, srcs.peek().is_some()) {
-                        (record::MODE_IS_EXCLUDE | record::CHANGE_TO_EXCLUDE, _) => {
-                            self.mcast.report(now, key(None, r.group), 2)
-                        }
-                        (record::CHANGE_TO_INCLUDE | record::MODE_IS_INCLUDE, false) => {
-                            self.local_leave(now, key(None, r.group))
-                        }
-                        (record::BLOCK_OLD_SOURCES, _) => {
-                            for s in srcs {
-                                self.local_leave(now, key(Some(s), r.group));
-                            }
-                        }
-                        (_, _) => {
-                            for s in srcs {
-                                self.mcast.report(now, key(Some(s), r.group), 2);
-                            }
-                        }
-                    }
+                    let group = key(None, r.group);
+                    self.group_record(now, group, r.kind, r.sources().map(IpAddr::V6), 2);
                 }
             }
             Some(Ok(_)) => {}
@@ -932,41 +1016,24 @@ impl Instance {
     }
 
     /// Installs or removes the membership a received RT-7 stands for (L3MH §2.6.2).
-    fn rt7_import(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute) {
-        use crate::bgp::packet::evpn::{mcast_flags, EvpnRoute};
+    fn rt7_import(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute, lost: bool) {
+        use crate::bgp::packet::evpn::EvpnRoute;
         let want = (|| {
-            let peer = *self.loc.best.get(k)?;
-            let e = self.peers.get(&peer)?.rib.routes.get(k)?;
+            let (peer, e) = self.best(k)?;
             let EvpnRoute::JoinSync { m, esi, flags } = &e.route else {
                 return None;
             };
-            let found = self
-                .segments
-                .iter()
-                .position(|s| s.esi == *esi && !esi.is_zero())
-                .and_then(|si| self.sync.es_tag_iface.get(&(si, m.tag)).copied())
-                .filter(|iface| {
-                    let vrf = self.topo.ifaces[usize::from(*iface)].vrf;
-                    crate::evpn::sync_imports(&self.cfg, usize::from(vrf), esi, &e.ext_communities)
-                });
-            let Some(iface) = found else {
+            let Ok((iface, vrf)) = self.sync_landing(esi, m.tag, &e.ext_communities) else {
                 self.sync.stats.rt7_not_ours += 1;
                 return None;
             };
             let key = crate::mcast::Key {
-                vrf: self.topo.ifaces[usize::from(iface)].vrf,
+                vrf,
                 iface,
                 source: m.source,
                 group: m.group,
             };
-            // IGMPv3 / IGMPv2; for MLD the v2 bit is MLDv2 and the v1 bit MLDv1.
-            let version = match (m.group.is_ipv6(), flags) {
-                (false, f) if f & mcast_flags::V3 != 0 => 3,
-                (false, _) => 2,
-                (true, f) if f & mcast_flags::V2 != 0 => 2,
-                (true, _) => 1,
-            };
-            Some((key, peer, version))
+            Some((key, peer, crate::evpn::mcast_version(m.group, *flags)))
         })();
         let old = self.sync.mcast_installed.get(k).copied();
         if old == want.map(|(key, p, _)| (key, p)) {
@@ -975,7 +1042,7 @@ impl Instance {
         if let Some((key, _)) = old {
             self.sync.mcast_installed.remove(k);
             if release(&mut self.sync.mcast_refs, key) {
-                if self.routes_lost {
+                if lost {
                     // The peer failed: keep the group flowing and ask the hosts to report.
                     let hold = self.mcast.timers.membership.min(Duration::from_secs(30));
                     self.mcast.sync_lost(Instant::now(), key, hold);
@@ -1042,7 +1109,7 @@ impl Instance {
         for (vi, t) in tables.into_iter().enumerate() {
             if *self.mcast_tables[vi] != t {
                 self.mcast_tables[vi] = Arc::new(t);
-                self.routes_changed.push(vi as VrfId);
+                self.republish.push(vi as VrfId);
             }
         }
         self.publish_dirty();
@@ -1089,10 +1156,7 @@ impl Instance {
                 msg[8..24].copy_from_slice(&dst);
             }
             icmp::v6_fill_checksum(msg, &ifc.link_local, &dst);
-            (
-                MacAddr([0x33, 0x33, dst[12], dst[13], dst[14], dst[15]]),
-                ethernet::ethertype::IPV6,
-            )
+            (ipv6::multicast_mac(&dst), ethernet::ethertype::IPV6)
         } else {
             let Some(src) = ifc.v4.first().map(|(a, _)| *a) else {
                 return;
@@ -1110,11 +1174,7 @@ impl Instance {
             let d = m.data_mut();
             ipv4::emit(d, src, dst, ipv4::PROTO_IGMP, 1, 8);
             igmp::emit_query(&mut d[ipv4::MIN_HDR..], 10, g);
-            let o = dst.octets();
-            (
-                MacAddr([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]]),
-                ethernet::ethertype::IPV4,
-            )
+            (ipv4::multicast_mac(dst), ethernet::ethertype::IPV4)
         };
         if self.send_l2(iface, dst_mac, et, m) {
             self.mcast.queries_sent += 1;
@@ -1170,8 +1230,7 @@ impl Instance {
     /// Where the best path of RT-5 `k` lands as a CE route (L3MH §2.7), or None.
     fn rt5_target(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute) -> Option<SyncedRoute> {
         use crate::bgp::packet::evpn::EvpnRoute;
-        let peer = *self.loc.best.get(k)?;
-        let e = self.peers.get(&peer)?.rib.routes.get(k)?;
+        let (peer, e) = self.best(k)?;
         let EvpnRoute::IpPrefix {
             esi,
             tag,
@@ -1187,16 +1246,10 @@ impl Instance {
         if !esi.is_zero() {
             // ESI-based: the interface from (ESI, tag); the CE next hop is the one neighbour
             // known there (the draft leaves this open: evpn-procedures.md §7 point 5).
-            let Some(si) = self.segments.iter().position(|s| s.esi == *esi) else {
+            let Ok((iface, vrf)) = self.sync_landing(esi, *tag, &e.ext_communities) else {
                 self.sync.stats.rt5_not_ours += 1;
                 return None;
             };
-            let iface = *self.sync.es_tag_iface.get(&(si, *tag))?;
-            let vrf = self.topo.ifaces[usize::from(iface)].vrf;
-            if !crate::evpn::sync_imports(&self.cfg, usize::from(vrf), esi, &e.ext_communities) {
-                self.sync.stats.rt5_not_ours += 1;
-                return None;
-            }
             let mut ns = self
                 .neigh
                 .entries()
@@ -1262,19 +1315,18 @@ impl Instance {
         if let Some(o) = old {
             self.sync.rt5.remove(k);
             self.sync.stats.rt5_removed += 1;
-            self.sync.vrf_dirty.push(o.vrf);
+            self.sync.fib_stale.push(o.vrf);
         }
         if let Some(w) = want {
             self.sync.rt5.insert(k.clone(), w);
             self.sync.stats.rt5_installed += 1;
-            self.sync.vrf_dirty.push(w.vrf);
+            self.sync.fib_stale.push(w.vrf);
         }
-        self.rebuild_routes();
     }
 
-    /// Rebuilds the FIB of every VRF whose synced routes changed.
+    /// Rebuilds, once per batch of changes, the FIB of every VRF whose synced routes changed.
     fn rebuild_routes(&mut self) {
-        let mut dirty = std::mem::take(&mut self.sync.vrf_dirty);
+        let mut dirty = std::mem::take(&mut self.sync.fib_stale);
         dirty.sort_unstable();
         dirty.dedup();
         for v in dirty {
@@ -1287,7 +1339,7 @@ impl Instance {
                 .collect();
             self.routes[usize::from(v)] =
                 Arc::new(build::routes_with(&self.cfg, &self.topo, v, &extra));
-            self.routes_changed.push(v);
+            self.republish.push(v);
         }
         self.publish_dirty();
     }
@@ -1376,10 +1428,7 @@ impl Instance {
             .peers
             .get(&ip)
             .ok_or_else(|| format!("no BGP neighbour {ip}"))?;
-        let mut v = self.bgp_summary()["neighbors"]
-            .as_array()
-            .and_then(|a| a.iter().find(|n| n["neighbor"] == ip.to_string()).cloned())
-            .unwrap_or_default();
+        let mut v = peer_row(&ip, p);
         let mut by_type = std::collections::BTreeMap::<u8, (u64, u64)>::new();
         for (k, e) in &p.rib.routes {
             let t = by_type.entry(e.route.code()).or_default();
@@ -1407,33 +1456,7 @@ impl Instance {
     }
 
     fn bgp_summary(&self) -> serde_json::Value {
-        let v: Vec<serde_json::Value> = self
-            .peers
-            .iter()
-            .map(|(a, p)| {
-                serde_json::json!({
-                    "neighbor": a.to_string(),
-                    "remote_as": p.remote_as,
-                    "state": p.state,
-                    "uptime_s": p.established_at.map(|t| t.elapsed().as_secs()),
-                    "established_count": p.established_count,
-                    "peer_router_id": p.peer_router_id.map(|r| r.to_string()),
-                    "hold_time": p.hold_time,
-                    "msgs_rx": p.msgs_rx,
-                    "msgs_tx": p.msgs_tx,
-                    "updates_rx": p.updates_rx,
-                    "evpn_routes": p.rib.routes.len(),
-                    "evpn_routes_sent": p.adj_out_routes,
-                    "max_prefix": p.max_prefix,
-                    "max_prefix_hits": p.max_prefix_hits,
-                    "advertised": p.advertised,
-                    "withdrawn": p.withdrawn,
-                    "route_refresh_rx": p.refreshes_rx,
-                    "withdrawn_by_error": p.rib.withdrawn_by_error,
-                    "last_error": p.last_error,
-                })
-            })
-            .collect();
+        let v: Vec<serde_json::Value> = self.peers.iter().map(|(a, p)| peer_row(a, p)).collect();
         serde_json::json!({
             "loc_rib_routes": self.loc.best.len(),
             "loc_rib_changes": self.loc.changes,
@@ -1529,6 +1552,7 @@ impl Instance {
         for k in waiting {
             self.rt5_import(&k);
         }
+        self.rebuild_routes();
         self.lacp_tick(now);
         self.es_update(now, false);
         self.publish_dirty();
@@ -1587,27 +1611,24 @@ impl Instance {
             }
             s.election.poll(now);
         }
-        // Port-active: the DF's bundle is active, the others standby (RFC 9786).
-        for b in &mut self.bundles {
-            let Some(si) = b.segment else { continue };
-            let s = &mut self.segments[si];
-            if s.redundancy != config::Redundancy::PortActive {
-                continue;
-            }
-            let df = s.election.is_df(0);
-            let want = b
-                .cli
-                .or(b.forced)
-                .unwrap_or(if df { Role::Active } else { Role::Standby });
-            if want != b.lacp.role {
-                tracing::info!(bundle = %b.name, role = ?want, df, algorithm = crate::segment::alg_name(s.election.alg.0), "DF election: bundle role");
-                b.lacp.set_role(now, want);
-                s.df_since = Some(now);
-                self.links_dirty = true;
-            }
-        }
+        self.apply_roles(now);
         if routes_changed {
             self.publish_local();
+        }
+    }
+
+    /// Gives every LACP bundle the role `desired_role` says (port-active: from the DF).
+    fn apply_roles(&mut self, now: Instant) {
+        for b in &mut self.bundles {
+            let want = desired_role(b, &self.segments);
+            if want != b.lacp.role {
+                tracing::info!(bundle = %b.name, role = ?want, "bundle role");
+                b.lacp.set_role(now, want);
+                if let Some(s) = b.segment.map(|i| &mut self.segments[i]) {
+                    s.df_since = Some(now);
+                }
+                self.links_dirty = true;
+            }
         }
     }
 
@@ -1729,7 +1750,7 @@ impl Instance {
 
     fn publish_dirty(&mut self) {
         let mut dirty = self.neigh.take_dirty();
-        dirty.append(&mut self.routes_changed);
+        dirty.append(&mut self.republish);
         dirty.sort_unstable();
         dirty.dedup();
         if dirty.is_empty() && !self.links_dirty {
@@ -1915,25 +1936,15 @@ impl Instance {
             Some("auto") | None => None,
             Some(x) => return Err(format!("role `{x}`: use active, standby or auto")),
         };
-        let r = b.cli.or(b.forced).unwrap_or(if b.segment.is_some() {
-            b.lacp.role
-        } else {
-            Role::Active
-        });
-        tracing::info!(bundle = %name, role = ?r, "bundle role set");
-        b.lacp.set_role(Instant::now(), r);
-        let r = self.bundle_role_after_es(name);
-        self.lacp_tick(Instant::now());
-        Ok(serde_json::json!({ "bundle": name, "role": r }))
-    }
-
-    /// Re-applies the DF election to the bundles (after `auto`) and returns `name`'s role.
-    fn bundle_role_after_es(&mut self, name: &str) -> Option<Role> {
-        self.es_update(Instant::now(), false);
-        self.bundles
+        tracing::info!(bundle = %name, role = ?b.cli, "bundle role set (None: auto)");
+        self.apply_roles(Instant::now());
+        let r = self
+            .bundles
             .iter()
             .find(|b| b.name == name)
-            .map(|b| b.lacp.role)
+            .map(|b| b.lacp.role);
+        self.lacp_tick(Instant::now());
+        Ok(serde_json::json!({ "bundle": name, "role": r }))
     }
 
     /// What was sent and received per Ethernet Segment, with the route behind each entry.
@@ -2033,12 +2044,10 @@ impl Instance {
         serde_json::Value::Array(
             self.segments
                 .iter()
-                .map(|s| {
+                .enumerate()
+                .map(|(si, s)| {
                     let mut v = s.view(now);
-                    if let Some(b) = self.bundles.iter().find(|b| {
-                        b.segment
-                            .is_some_and(|i| std::ptr::eq(&self.segments[i], s))
-                    }) {
+                    if let Some(b) = self.bundles.iter().find(|b| b.segment == Some(si)) {
                         v["bundle_role"] = serde_json::json!(b.lacp.role);
                     }
                     v

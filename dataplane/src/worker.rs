@@ -195,28 +195,22 @@ pub fn run(
                     }
                     Verdict::Mcast { .. } | Verdict::Mcast6 { .. } => {
                         let (oifs, dst, et, hash) = match v {
-                            Verdict::Mcast { vrf, src, group } => {
-                                let g = group.to_be_bytes();
-                                (
-                                    snap.vrfs
-                                        .get(usize::from(vrf))
-                                        .and_then(|v| v.mcast.oifs(src, group)),
-                                    config::MacAddr([0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]]),
-                                    crate::wire::ethernet::ethertype::IPV4,
-                                    src ^ group,
-                                )
-                            }
-                            Verdict::Mcast6 { vrf, src, group } => {
-                                let g = group.to_be_bytes();
-                                (
-                                    snap.vrfs
-                                        .get(usize::from(vrf))
-                                        .and_then(|v| v.mcast.oifs6(src, group)),
-                                    config::MacAddr([0x33, 0x33, g[12], g[13], g[14], g[15]]),
-                                    crate::wire::ethernet::ethertype::IPV6,
-                                    (src ^ group) as u32,
-                                )
-                            }
+                            Verdict::Mcast { vrf, src, group } => (
+                                snap.vrfs
+                                    .get(usize::from(vrf))
+                                    .and_then(|v| v.mcast.oifs(src, group)),
+                                crate::wire::ipv4::multicast_mac(group.into()),
+                                crate::wire::ethernet::ethertype::IPV4,
+                                src ^ group,
+                            ),
+                            Verdict::Mcast6 { vrf, src, group } => (
+                                snap.vrfs
+                                    .get(usize::from(vrf))
+                                    .and_then(|v| v.mcast.oifs6(src, group)),
+                                crate::wire::ipv6::multicast_mac(&group.to_be_bytes()),
+                                crate::wire::ethernet::ethertype::IPV6,
+                                (src ^ group) as u32,
+                            ),
                             _ => (None, config::MacAddr::ZERO, 0, 0),
                         };
                         let oifs = oifs.unwrap_or(&[]);

@@ -31,7 +31,8 @@ pub enum PeerEvent {
     },
     Update(Box<Decoded>),
     Down(String),
-    Sent,
+    /// Messages written to the peer.
+    Sent(u64),
     Received,
     /// What the peer holds of ours after a sync: routes, and totals so far.
     AdjOut {
@@ -220,7 +221,7 @@ pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts
                                 sock = None;
                                 pending.push(Event::TcpDown);
                             } else {
-                                let _ = tx.send((peer, PeerEvent::Sent)).await;
+                                let _ = tx.send((peer, PeerEvent::Sent(1))).await;
                             }
                         }
                     }
@@ -339,9 +340,7 @@ pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts
                     sock = None;
                     pending.push(Event::TcpDown);
                 } else if n > 0 {
-                    for _ in 0..n {
-                        let _ = tx.send((peer, PeerEvent::Sent)).await;
-                    }
+                    let _ = tx.send((peer, PeerEvent::Sent(n as u64))).await;
                     let _ = tx
                         .send((peer, PeerEvent::AdjOut {
                             routes: adj_out.len(),

@@ -100,20 +100,14 @@ pub fn local_routes(cfg: &Config, esi_of: impl Fn(&config::Bundle) -> Option<Esi
             ],
         });
         // RT-1 per ES carries the RTs of every VRF attached to the segment (RFC 7432 §8.2.1.1).
+        let vrfs = segment_vrfs(cfg, b);
         let mut rts: Vec<RouteTarget> = Vec::new();
-        let vrfs = b.vrf.iter().chain(
-            cfg.interfaces
-                .iter()
-                .filter(|s| s.parent == b.name)
-                .map(|s| &s.vrf),
-        );
-        for v in vrfs {
-            if let Some(v) = cfg.vrfs.iter().find(|x| x.name == *v) {
-                for rt in &v.route_targets.export {
-                    if !rts.contains(rt) {
-                        rts.push(*rt);
-                    }
-                }
+        for rt in vrfs
+            .iter()
+            .flat_map(|&vi| &cfg.vrfs[vi].route_targets.export)
+        {
+            if !rts.contains(rt) {
+                rts.push(*rt);
             }
         }
         let mut communities: Vec<ExtCommunity> =
@@ -137,19 +131,6 @@ pub fn local_routes(cfg: &Config, esi_of: impl Fn(&config::Bundle) -> Option<Esi
         // IP A-D per EVI, one per VRF on the segment (RFC 9136 ip-aliasing; evpn-procedures.md
         // §6): VRF RD, tag 0, the VRF's RTs. Remote PEs resolve ESI-based RT-5s and balance
         // over every PE that sends it. Label (the VRF's VNI) comes with the VXLAN core.
-        let mut vrfs: Vec<usize> = b
-            .vrf
-            .iter()
-            .chain(
-                cfg.interfaces
-                    .iter()
-                    .filter(|s| s.parent == b.name)
-                    .map(|s| &s.vrf),
-            )
-            .filter_map(|v| cfg.vrfs.iter().position(|x| x.name == *v))
-            .collect();
-        vrfs.sort_unstable();
-        vrfs.dedup();
         for vi in vrfs {
             let mut communities: Vec<ExtCommunity> = cfg.vrfs[vi]
                 .route_targets
@@ -170,6 +151,24 @@ pub fn local_routes(cfg: &Config, esi_of: impl Fn(&config::Bundle) -> Option<Esi
         }
     }
     out
+}
+
+/// The VRFs (indexes in `cfg.vrfs`) of a bundle's main interface and sub-interfaces, once each.
+fn segment_vrfs(cfg: &Config, b: &config::Bundle) -> Vec<usize> {
+    let mut v: Vec<usize> = b
+        .vrf
+        .iter()
+        .chain(
+            cfg.interfaces
+                .iter()
+                .filter(|s| s.parent == b.name)
+                .map(|s| &s.vrf),
+        )
+        .filter_map(|v| cfg.vrfs.iter().position(|x| x.name == *v))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// The RD of a VRF's EVPN routes: the configured one, else `router-id:(100 + VRF index)`
@@ -294,6 +293,35 @@ pub fn sync_rt5(
     }
 }
 
+/// The flags of an RT-7/RT-8 (RFC 9251 §9.1): IPv4 IGMPv3 (+ exclude for (*,G)) or v2; IPv6
+/// the v2 bit for MLDv2 (+ exclude for (*,G)), the v1 bit for MLDv1. `mcast_version` reads
+/// them back.
+pub fn mcast_flags_of(group: IpAddr, any_source: bool, version: u8) -> u8 {
+    use crate::bgp::packet::evpn::mcast_flags::{EXCLUDE, V1, V2, V3};
+    let full = if group.is_ipv6() { 2 } else { 3 };
+    let v = match (group.is_ipv6(), version >= full) {
+        (false, true) => V3,
+        (false, false) | (true, true) => V2,
+        (true, false) => V1,
+    };
+    if version >= full && any_source {
+        v | EXCLUDE
+    } else {
+        v
+    }
+}
+
+/// The IGMP (3 or 2) or MLD (2 or 1) version an RT-7's flags stand for.
+pub fn mcast_version(group: IpAddr, flags: u8) -> u8 {
+    use crate::bgp::packet::evpn::mcast_flags::{V2, V3};
+    match (group.is_ipv6(), flags) {
+        (false, f) if f & V3 != 0 => 3,
+        (false, _) => 2,
+        (true, f) if f & V2 != 0 => 2,
+        (true, _) => 1,
+    }
+}
+
 /// The IGMP sync routes (RFC 9251 §9.2-9.3, L3MH §2.6.1) of a local membership: RT-7 for the
 /// join, and with `leaving` also RT-8 carrying the max response time (1/10 s). Ethernet Tag =
 /// VLAN, originator = router id, flags = IGMP version (+ exclude for (*,G) in v3).
@@ -309,7 +337,7 @@ pub fn sync_mcast(
     version: u8,
     leaving: Option<u8>,
 ) -> Vec<Local> {
-    use crate::bgp::packet::evpn::{mcast_flags, Mcast};
+    use crate::bgp::packet::evpn::Mcast;
     let m = Mcast {
         rd: vrf_rd(cfg, router_id, vrf),
         tag,
@@ -317,18 +345,7 @@ pub fn sync_mcast(
         group,
         originator: IpAddr::V4(router_id),
     };
-    // IPv4: IGMPv3 (exclude for (*,G)) or v2. IPv6: the v2 bit is MLDv2, the v1 bit MLDv1
-    // (RFC 9251 §9.1).
-    let mut flags = match (group.is_ipv6(), version) {
-        (false, v) if v >= 3 => mcast_flags::V3,
-        (false, _) => mcast_flags::V2,
-        (true, v) if v >= 2 => mcast_flags::V2,
-        (true, _) => mcast_flags::V1,
-    };
-    let full = if group.is_ipv6() { 2 } else { 3 };
-    if version >= full && source.is_none() {
-        flags |= mcast_flags::EXCLUDE;
-    }
+    let flags = mcast_flags_of(group, source.is_none(), version);
     let communities = sync_communities(cfg, vrf, &esi);
     let mut out = vec![Local {
         route: EvpnRoute::JoinSync {

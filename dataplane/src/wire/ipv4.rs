@@ -118,6 +118,12 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     }
 }
 
+/// The Ethernet multicast MAC 01:00:5e + the low 23 bits of an IPv4 group (RFC 1112 §6.4).
+pub fn multicast_mac(g: Ipv4Addr) -> config::MacAddr {
+    let o = g.octets();
+    config::MacAddr([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]])
+}
+
 /// Writes a 20-byte header (no options, DF clear) with a valid checksum.
 pub fn emit(b: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr, proto: u8, ttl: u8, payload_len: usize) {
     b[0] = 0x45;
