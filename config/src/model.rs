@@ -25,6 +25,10 @@ pub struct Config {
     pub neighbors: NeighborTimers,
     #[serde(default)]
     pub bgp: Option<Bgp>,
+    /// The VXLAN tunnel endpoint of the EVPN core (RFC 9136 IP-VRF-to-IP-VRF): VRFs with a
+    /// `vni` are reached from other PEs through it.
+    #[serde(default)]
+    pub vxlan: Option<Vxlan>,
     #[serde(default)]
     pub logging: Logging,
     #[serde(default)]
@@ -293,6 +297,36 @@ pub struct Vrf {
     /// Ethernet Segment only from its DF for the interface's VLAN.
     #[serde(default)]
     pub multicast_upstream: Vec<Name>,
+    /// The VRF's L3 VNI in the EVPN core (RFC 9136 interface-less IP-VRF-to-IP-VRF over
+    /// VXLAN): its routes are advertised to the other PEs with RT-5 and theirs are imported
+    /// with VXLAN next hops. Needs `vxlan`.
+    #[serde(default)]
+    pub vni: Option<u32>,
+    /// Router's MAC (RFC 9135 §8.1): the inner destination MAC other PEs put on traffic for
+    /// this VRF. Default: `02:<router id>:<VRF index>`, unique per PE and VRF.
+    #[serde(default)]
+    pub router_mac: Option<MacAddr>,
+}
+
+/// VXLAN tunnel endpoint (RFC 7348, RFC 8365). The underlay is the BGP VRF: `source` is one
+/// of its addresses and is the BGP next hop of every EVPN route this PE originates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Vxlan {
+    pub source: std::net::Ipv4Addr,
+    /// Destination UDP port of the tunnels.
+    #[serde(default = "default_vxlan_port")]
+    pub udp_port: u16,
+    /// TTL of the outer IPv4 header.
+    #[serde(default = "default_vxlan_ttl")]
+    pub ttl: u8,
+}
+
+fn default_vxlan_port() -> u16 {
+    4789
+}
+fn default_vxlan_ttl() -> u8 {
+    64
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

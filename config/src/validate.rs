@@ -364,22 +364,7 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
                 });
             }
             if let Some(a) = n.source_address {
-                let ours = c
-                    .vrfs
-                    .iter()
-                    .position(|v| v.name == b.vrf)
-                    .is_some_and(|_| {
-                        let in_vrf = |vrf: Option<&Name>, addrs: &[IfAddr]| {
-                            vrf == Some(&b.vrf) && addrs.iter().any(|x| x.addr == a)
-                        };
-                        c.ports.iter().any(|p| in_vrf(p.vrf.as_ref(), &p.addresses))
-                            || c.bundles
-                                .iter()
-                                .any(|x| in_vrf(x.vrf.as_ref(), &x.addresses))
-                            || c.interfaces
-                                .iter()
-                                .any(|s| in_vrf(Some(&s.vrf), &s.addresses))
-                    });
+                let ours = vrf_has_addr(c, &b.vrf, a);
                 if !ours {
                     errs.push(ConfigError::Invalid {
                         path: format!("bgp.neighbors[{i}].source-address"),
@@ -402,11 +387,80 @@ pub fn validate(c: &Config) -> Result<(), Vec<ConfigError>> {
         }
     }
 
+    let mut vnis = HashMap::new();
+    for (i, v) in c.vrfs.iter().enumerate() {
+        let Some(vni) = v.vni else { continue };
+        let path = format!("vrfs[{i}].vni");
+        if vni == 0 || vni > 0xff_ffff {
+            errs.push(ConfigError::Invalid {
+                path: path.clone(),
+                reason: format!("{vni} is not a 24-bit VNI (1 to 16777215)"),
+            });
+        }
+        if let Some(prev) = vnis.insert(vni, i) {
+            errs.push(ConfigError::Invalid {
+                path: path.clone(),
+                reason: format!("VNI {vni} is already used by vrfs[{prev}]"),
+            });
+        }
+        if c.vxlan.is_none() {
+            errs.push(ConfigError::Invalid {
+                path,
+                reason: "a VNI needs the `vxlan` section (the tunnel source)".into(),
+            });
+        }
+        if v.router_mac
+            .is_some_and(|m| m.is_multicast() || m == crate::MacAddr::ZERO)
+        {
+            errs.push(ConfigError::Invalid {
+                path: format!("vrfs[{i}].router-mac"),
+                reason: "must be a unicast MAC".into(),
+            });
+        }
+    }
+    if let Some(x) = &c.vxlan {
+        match &c.bgp {
+            None => errs.push(ConfigError::Invalid {
+                path: "vxlan".into(),
+                reason: "needs `bgp` (its VRF is the underlay)".into(),
+            }),
+            Some(b) => {
+                let a = std::net::IpAddr::V4(x.source);
+                let ours = vrf_has_addr(c, &b.vrf, a);
+                if !ours {
+                    errs.push(ConfigError::Invalid {
+                        path: "vxlan.source".into(),
+                        reason: format!("{a} is not an address of the underlay VRF `{}`", b.vrf),
+                    });
+                }
+            }
+        }
+        if x.ttl == 0 {
+            errs.push(ConfigError::Invalid {
+                path: "vxlan.ttl".into(),
+                reason: "must be 1 to 255".into(),
+            });
+        }
+    }
+
     if errs.is_empty() {
         Ok(())
     } else {
         Err(errs)
     }
+}
+
+/// Whether `a` is configured on an interface of VRF `vrf`.
+fn vrf_has_addr(c: &Config, vrf: &Name, a: std::net::IpAddr) -> bool {
+    let in_vrf =
+        |v: Option<&Name>, addrs: &[IfAddr]| v == Some(vrf) && addrs.iter().any(|x| x.addr == a);
+    c.ports.iter().any(|p| in_vrf(p.vrf.as_ref(), &p.addresses))
+        || c.bundles
+            .iter()
+            .any(|x| in_vrf(x.vrf.as_ref(), &x.addresses))
+        || c.interfaces
+            .iter()
+            .any(|s| in_vrf(Some(&s.vrf), &s.addresses))
 }
 
 fn l3_check(

@@ -30,6 +30,8 @@ pub enum Request {
     Sync,
     /// Multicast memberships, local (IGMP) and synced (RT-7).
     Multicast,
+    /// The EVPN core: other PEs' prefixes per VRF and the VXLAN tunnels to them.
+    Core,
     /// Set a LACP bundle's role: `active`, `standby`, or `auto` (None: config / DF election).
     SetBundle {
         name: String,

@@ -248,6 +248,13 @@ pub struct Instance {
     wire_ports: Vec<Port>,
     host_netns: Vec<String>,
     routes: Vec<Arc<Routes>>,
+    /// Other PEs' RT-5s as overlay routes (the EVPN core), and each VRF's groups as published.
+    core: crate::overlay::Core,
+    overlays: Vec<Arc<dataplane::tables::Overlay>>,
+    /// The VXLAN endpoint as published.
+    vxlan: Option<Arc<dataplane::tables::Vxlan>>,
+    /// Interfaces whose link has no member: their routes are out of the FIB (local repair).
+    down_ifaces: Vec<IfaceId>,
     vrfs: Vec<Arc<VrfTables>>,
     neigh: NeighTable<Mbuf>,
     publisher: Publisher<Snapshot>,
@@ -437,6 +444,36 @@ impl Instance {
         let routes: Vec<Arc<Routes>> = (0..cfg.vrfs.len())
             .map(|v| Arc::new(build::routes(&cfg, &topo, v as VrfId)))
             .collect();
+        let rid = cfg.bgp.as_ref().map(|b| b.router_id);
+        let overlays: Vec<Arc<dataplane::tables::Overlay>> = cfg
+            .vrfs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                Arc::new(dataplane::tables::Overlay {
+                    vni: v.vni.unwrap_or(0),
+                    router_mac: rid
+                        .map(|r| crate::evpn::router_mac(&cfg, r, i))
+                        .unwrap_or_default(),
+                    groups: Vec::new(),
+                })
+            })
+            .collect();
+        let vxlan = match (&cfg.vxlan, &cfg.bgp) {
+            (Some(x), Some(b)) => Some(Arc::new(dataplane::tables::Vxlan {
+                source: x.source,
+                underlay: topo.vrf_id(b.vrf.as_str()).unwrap_or(0),
+                udp_port: x.udp_port,
+                ttl: x.ttl,
+                vni: cfg
+                    .vrfs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.vni.map(|n| (n, i as VrfId)))
+                    .collect(),
+            })),
+            _ => None,
+        };
         let vrfs: Vec<Arc<VrfTables>> = (0..cfg.vrfs.len())
             .map(|v| {
                 Arc::new(VrfTables {
@@ -447,6 +484,7 @@ impl Instance {
                     host_port: host.get(v).copied(),
                     host_mac: host_kernel_mac(v),
                     mcast: Arc::default(),
+                    overlay: overlays[v].clone(),
                 })
             })
             .collect();
@@ -521,6 +559,7 @@ impl Instance {
             links: links.clone(),
             ifaces: topo.ifaces.clone(),
             vrfs: vrfs.clone(),
+            vxlan: vxlan.clone(),
         };
         let mut publisher = Publisher::new(snap, usize::from(nq));
         let queues = Arc::new(Queues::new(usize::from(nq), 4096, 1024));
@@ -566,6 +605,10 @@ impl Instance {
             wire_ports,
             host_netns,
             routes,
+            core: Default::default(),
+            overlays,
+            vxlan,
+            down_ifaces: Vec::new(),
             vrfs,
             neigh,
             publisher,
@@ -585,6 +628,8 @@ impl Instance {
         let mut timers = tokio::time::interval(Duration::from_millis(100));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let (peer_tx, mut peer_rx) = mpsc::channel(1024);
+        self.links_changed();
+        self.publish_local();
         self.start_bgp(peer_tx);
         loop {
             tokio::select! {
@@ -661,6 +706,7 @@ impl Instance {
                     stop: self.stop_tx.subscribe(),
                     cease: cease_rx,
                     route_types: n.evpn_route_types.clone(),
+                    next_hop: self.cfg.vxlan.as_ref().map(|x| IpAddr::V4(x.source)),
                 },
             ));
         }
@@ -752,6 +798,7 @@ impl Instance {
         }
         for k in keys.iter().filter(|k| k.code() == 5) {
             self.rt5_import(k);
+            self.core_import(k);
         }
         for k in keys.iter().filter(|k| k.code() == 7) {
             self.rt7_import(k, lost);
@@ -1324,24 +1371,165 @@ impl Instance {
         }
     }
 
-    /// Rebuilds, once per batch of changes, the FIB of every VRF whose synced routes changed.
+    /// Rebuilds, once per batch of changes, the FIB of every VRF whose synced or overlay
+    /// routes changed; our routes toward the core follow.
     fn rebuild_routes(&mut self) {
         let mut dirty = std::mem::take(&mut self.sync.fib_stale);
         dirty.sort_unstable();
         dirty.dedup();
+        let any = !dirty.is_empty();
         for v in dirty {
-            let extra: Vec<_> = self
+            self.build_routes(v);
+        }
+        if any && self.vxlan.is_some() {
+            self.publish_local();
+        }
+        self.publish_dirty();
+    }
+
+    /// Recomputes VRF `v`'s FIB and overlay groups (published with the next snapshot).
+    fn build_routes(&mut self, v: VrfId) {
+        let vi = usize::from(v);
+        let synced: Vec<_> = self
+            .sync
+            .rt5
+            .values()
+            .filter(|r| r.vrf == v)
+            .map(|r| (r.prefix, r.iface, r.gw))
+            .collect();
+        let old = &self.overlays[vi];
+        let (overlay, ov) = self.core.build(v, old.vni, old.router_mac);
+        let learned = build::Learned {
+            synced: &synced,
+            overlay: &overlay,
+            down: &self.down_ifaces,
+        };
+        self.routes[vi] = Arc::new(build::routes_with(&self.cfg, &self.topo, v, &learned));
+        if *self.overlays[vi] != ov {
+            self.overlays[vi] = Arc::new(ov);
+        }
+        self.republish.push(v);
+    }
+
+    /// A received RT-5 that is not a sync route for us: an overlay route of the VRFs it
+    /// imports into, through the advertising PE's tunnel.
+    fn core_import(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute) {
+        if self.vxlan.is_none() {
+            return;
+        }
+        let own = self.vxlan.as_ref().map(|x| x.source);
+        let want = if self.sync.rt5.contains_key(k) || self.sync.rt5_waiting.contains(k) {
+            Ok(Vec::new())
+        } else {
+            match self.best(k) {
+                Some((_, e)) => crate::overlay::remote_paths(&self.cfg, e, own),
+                None => Ok(Vec::new()),
+            }
+        };
+        let changed = self.core.set(k, want);
+        self.sync.fib_stale.extend(changed);
+    }
+
+    /// Links changed (LACP, ES up/down): interfaces whose link lost its last member leave
+    /// the FIB, so traffic for their subnets takes the overlay route through the other PEs
+    /// of the segment (local repair) until the remote PEs converge; our core routes for them
+    /// are withdrawn.
+    fn links_changed(&mut self) {
+        let down: Vec<IfaceId> = self
+            .topo
+            .ifaces
+            .iter()
+            .filter(|i| {
+                self.links
+                    .get(usize::from(i.link))
+                    .is_some_and(|l| l.members.is_empty())
+            })
+            .map(|i| i.id)
+            .collect();
+        if down == self.down_ifaces {
+            return;
+        }
+        let mut vrfs: Vec<VrfId> = down
+            .iter()
+            .chain(&self.down_ifaces)
+            .filter(|i| !(down.contains(i) && self.down_ifaces.contains(i)))
+            .map(|i| self.topo.ifaces[usize::from(*i)].vrf)
+            .collect();
+        vrfs.sort_unstable();
+        vrfs.dedup();
+        tracing::info!(?down, "interfaces without a link member changed");
+        self.down_ifaces = down;
+        for v in vrfs {
+            self.build_routes(v);
+        }
+        if self.vxlan.is_some() {
+            self.publish_local();
+        }
+    }
+
+    /// Our routes toward the EVPN core, per VRF with an L3 VNI: connected subnets, static
+    /// routes and synced CE routes whose interface is up, except the prefixes our sync RT-5s
+    /// already carry (with a VNI they double as core routes).
+    fn local_core(
+        &self,
+        rid: std::net::Ipv4Addr,
+        sync: &[(VrfId, IfaceId, crate::evpn::Local)],
+    ) -> Vec<crate::evpn::Local> {
+        use crate::bgp::packet::evpn::EvpnRoute;
+        let mut out = Vec::new();
+        let synced: std::collections::HashSet<(VrfId, config::Prefix)> = sync
+            .iter()
+            .filter_map(|(v, _, l)| match &l.route {
+                EvpnRoute::IpPrefix { prefix, len, .. } => {
+                    Some((*v, config::Prefix::new(*prefix, *len)))
+                }
+                _ => None,
+            })
+            .collect();
+        for (vi, v) in self.cfg.vrfs.iter().enumerate() {
+            if v.vni.is_none() {
+                continue;
+            }
+            let vid = vi as VrfId;
+            let up = |i: &IfaceId| !self.down_ifaces.contains(i);
+            let mut prefixes: std::collections::BTreeSet<config::Prefix> = Default::default();
+            for i in self
+                .topo
+                .ifaces
+                .iter()
+                .filter(|i| i.vrf == vid && up(&i.id))
+            {
+                let v4 = i.v4.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
+                for (a, l) in v4.chain(i.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l))) {
+                    prefixes.insert(config::Prefix::new(a, l));
+                }
+            }
+            for r in &v.routes {
+                let through = r.via.and_then(|gw| {
+                    self.topo
+                        .ifaces
+                        .iter()
+                        .find(|i| i.vrf == vid && i.subnet_addr(gw).is_some())
+                });
+                if r.blackhole || through.is_some_and(|i| up(&i.id)) {
+                    prefixes.insert(r.prefix);
+                }
+            }
+            for r in self
                 .sync
                 .rt5
                 .values()
-                .filter(|r| r.vrf == v)
-                .map(|r| (r.prefix, r.iface, r.gw))
-                .collect();
-            self.routes[usize::from(v)] =
-                Arc::new(build::routes_with(&self.cfg, &self.topo, v, &extra));
-            self.republish.push(v);
+                .filter(|r| r.vrf == vid && up(&r.iface))
+            {
+                prefixes.insert(r.prefix);
+            }
+            for p in prefixes {
+                if !synced.contains(&(vid, p)) {
+                    out.push(crate::evpn::core_rt5(&self.cfg, rid, vi, p));
+                }
+            }
         }
-        self.publish_dirty();
+        out
     }
 
     /// Our RT-5s: static routes whose next hop is a CE on an ES interface (L3MH §2.7).
@@ -1654,6 +1842,10 @@ impl Instance {
             Some(b) => self.local_rt5(b.router_id),
             None => Vec::new(),
         };
+        let core = match self.cfg.bgp.as_ref() {
+            Some(b) => self.local_core(b.router_id, &rt5),
+            None => Vec::new(),
+        };
         let mcast = self
             .sync
             .local_mcast
@@ -1669,6 +1861,7 @@ impl Instance {
             .chain(rt2)
             .chain(mcast)
             .chain(rt5.iter().map(|(_, _, l)| l))
+            .chain(core.iter())
             .map(|l| (l.route.key(), l.clone()))
             .collect();
         tracing::info!(routes = map.len(), "local EVPN routes");
@@ -1749,6 +1942,9 @@ impl Instance {
     }
 
     fn publish_dirty(&mut self) {
+        if self.links_dirty {
+            self.links_changed();
+        }
         let mut dirty = self.neigh.take_dirty();
         dirty.append(&mut self.republish);
         dirty.sort_unstable();
@@ -1767,6 +1963,7 @@ impl Instance {
                 host_port: old.host_port,
                 host_mac: old.host_mac,
                 mcast: self.mcast_tables[usize::from(v)].clone(),
+                overlay: self.overlays[usize::from(v)].clone(),
             });
         }
         let snap = Snapshot {
@@ -1775,6 +1972,7 @@ impl Instance {
             links: self.links.clone(),
             ifaces: self.topo.ifaces.clone(),
             vrfs: self.vrfs.clone(),
+            vxlan: self.vxlan.clone(),
         };
         self.publisher.publish(snap);
         self.stats.publishes += 1;
@@ -1915,6 +2113,7 @@ impl Instance {
             Request::EvpnRoutes { route_type } => Ok(self.evpn_routes(route_type)),
             Request::Es => Ok(self.es_views()),
             Request::Sync => Ok(self.sync_view()),
+            Request::Core => Ok(self.core_view()),
             Request::Multicast => Ok(self.mcast_views()),
             Request::SetBundle { name, role } => self.set_bundle(&name, role.as_deref()),
         };
@@ -2241,6 +2440,31 @@ impl Instance {
         v
     }
 
+    fn core_view(&self) -> serde_json::Value {
+        let mut v = self.core.view(&self.topo.vrf_names);
+        v["vxlan"] = match &self.vxlan {
+            Some(x) => serde_json::json!({
+                "source": x.source.to_string(),
+                "udp-port": x.udp_port,
+                "underlay": self.topo.vrf_names.get(usize::from(x.underlay)),
+            }),
+            None => serde_json::Value::Null,
+        };
+        v["local"] = self
+            .overlays
+            .iter()
+            .zip(&self.topo.vrf_names)
+            .filter(|(o, _)| o.vni != 0)
+            .map(|(o, n)| serde_json::json!({ "vrf": n, "vni": o.vni, "router-mac": o.router_mac.to_string(), "groups": o.groups.len() }))
+            .collect();
+        v["down-interfaces"] = self
+            .down_ifaces
+            .iter()
+            .map(|i| self.topo.ifaces[usize::from(*i)].name.clone())
+            .collect();
+        v
+    }
+
     fn counters(&self) -> serde_json::Value {
         let drops: serde_json::Map<String, serde_json::Value> = DropReason::ALL
             .iter()
@@ -2284,6 +2508,10 @@ impl Instance {
             "drops": drops,
             "ports": ports,
             "workers": workers,
+            "vxlan": {
+                "decapsulated": self.worker_sum(|c| c.vxlan_rx.load(Relaxed)),
+                "encapsulated": self.worker_sum(|c| c.vxlan_tx.load(Relaxed)),
+            },
             "control": self.stats,
             "neighbors_held": self.neigh.held(),
             "held_dropped": self.neigh.held_dropped,

@@ -9,5 +9,6 @@ pub mod hostif;
 pub mod lacp;
 pub mod mcast;
 pub mod neigh;
+pub mod overlay;
 pub mod segment;
 pub mod server;

@@ -50,6 +50,10 @@ drop_reasons! {
     EventQueueFull => "event-queue-full",
     PuntPoliced => "punt-policed",
     TxFull => "tx-queue-full",
+    VxlanMalformed => "vxlan-malformed",
+    VxlanUnknownVni => "vxlan-unknown-vni",
+    OverlayDown => "overlay-no-tunnel",
+    NoUnderlayRoute => "vxlan-no-underlay-route",
 }
 
 pub const N_DROPS: usize = DropReason::ALL.len();
@@ -85,6 +89,9 @@ pub struct Counters {
     pub injected: AtomicU64,
     pub polls: AtomicU64,
     pub idle_sleeps: AtomicU64,
+    /// Packets decapsulated from, and encapsulated into, VXLAN tunnels of the EVPN core.
+    pub vxlan_rx: AtomicU64,
+    pub vxlan_tx: AtomicU64,
 }
 
 impl Default for Counters {
@@ -97,6 +104,8 @@ impl Default for Counters {
             injected: AtomicU64::new(0),
             polls: AtomicU64::new(0),
             idle_sleeps: AtomicU64::new(0),
+            vxlan_rx: AtomicU64::new(0),
+            vxlan_tx: AtomicU64::new(0),
         }
     }
 }

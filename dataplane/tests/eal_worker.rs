@@ -160,6 +160,7 @@ fn worker_answers_arp_learns_and_counts_drops() {
         host_port: Some(1),
         host_mac: MacAddr([2, 0, 0, 0, 9, 9]),
         mcast: Default::default(),
+        overlay: Default::default(),
     });
     let snap = Snapshot {
         version: 0,
@@ -182,6 +183,7 @@ fn worker_answers_arp_learns_and_counts_drops() {
         links: topo.links,
         ifaces: topo.ifaces,
         vrfs: vec![vrf],
+        vxlan: None,
     };
     let mut publ = Publisher::new(snap, 1);
     let sub = publ.subscribe().expect("slot");

@@ -1,5 +1,6 @@
 //! Every decoder a frame from the network reaches (Ethernet, 802.1Q, ARP, IPv4, IPv6, ICMP,
-//! ICMPv6/ND) through the real pipeline, on a wire port, a VLAN trunk and a host TAP.
+//! ICMPv6/ND, UDP/VXLAN and the inner frame) through the real pipeline, on a wire port, a
+//! VLAN trunk and a host TAP. VRF 0 is also the VXLAN underlay (VNI 5000 = the last VRF).
 //! The first byte picks the port; the rest is the frame. The pipeline must never panic.
 #![no_main]
 
@@ -28,6 +29,7 @@ fn snapshot() -> &'static Snapshot {
                     host_port: Some(3 + v),
                     host_mac: config::MacAddr([2, 0, 0, 0, 9, v as u8]),
                     mcast: Default::default(),
+                    overlay: Arc::new(dataplane::tables::Overlay { vni: 5000, router_mac: config::MacAddr([2, 0, 0, 0, 0x50, 0]), groups: Vec::new() }),
                 })
             })
             .collect();
@@ -39,7 +41,10 @@ fn snapshot() -> &'static Snapshot {
         for v in 0..2u16 {
             ports.push(PortInfo { dpdk_port: 3 + v, name: format!("h{v}"), mac: config::MacAddr([2, 0, 0, 0, 8, v as u8]), role: PortRole::Host { vrf: v }, collecting: true });
         }
-        Snapshot { version: 1, ports, links: topo.links, ifaces: topo.ifaces, vrfs }
+        let source = topo.ifaces.iter().filter(|i| i.vrf == 0).find_map(|i| i.v4.first()).map(|a| a.0).unwrap_or(std::net::Ipv4Addr::new(192, 0, 2, 1));
+        let last = topo.vrf_names.len() as u16 - 1;
+        let vxlan = Some(Arc::new(dataplane::tables::Vxlan { source, underlay: 0, udp_port: 4789, ttl: 64, vni: [(5000, last)].into_iter().collect() }));
+        Snapshot { version: 1, ports, links: topo.links, ifaces: topo.ifaces, vrfs, vxlan }
     })
 }
 

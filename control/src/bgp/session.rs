@@ -167,6 +167,8 @@ pub struct Links {
     pub cease: mpsc::Receiver<Notification>,
     /// Advertise only these EVPN route types (None: all).
     pub route_types: Option<Vec<u8>>,
+    /// BGP next hop of our routes (the VXLAN tunnel source); default: the router id.
+    pub next_hop: Option<IpAddr>,
 }
 
 pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts, links: Links) {
@@ -177,6 +179,7 @@ pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts
         mut stop,
         mut cease,
         route_types,
+        next_hop,
     } = links;
     let peer = addr.ip();
     let ebgp = conf.local_as != conf.remote_as;
@@ -195,7 +198,7 @@ pub async fn run(conf: PeerConf, addr: SocketAddr, netns: String, opts: SockOpts
     let mut out_cx = OutCxt {
         local_as: fsm.conf.local_as,
         ebgp,
-        next_hop: IpAddr::V4(fsm.conf.router_id),
+        next_hop: next_hop.unwrap_or(IpAddr::V4(fsm.conf.router_id)),
         four_octet_as: true,
     };
     let mut stopping = false;

@@ -70,9 +70,10 @@ enum Show {
         /// The neighbour's address (with `neighbor`).
         address: Option<String>,
     },
-    /// EVPN routes received (`show evpn routes [--type N]`).
+    /// EVPN routes received (`show evpn routes [--type N]`), or the EVPN core's overlay
+    /// routes per VRF with their VXLAN tunnels (`show evpn core`).
     Evpn {
-        #[arg(value_parser = ["routes"])]
+        #[arg(value_parser = ["routes", "core"])]
         what: String,
         /// Only this route type (1-8).
         #[arg(long = "type")]
@@ -140,6 +141,7 @@ fn run(cli: Cli) -> Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("show bgp neighbor ADDRESS"))?,
         },
         Show::Bgp { .. } => Request::BgpSummary,
+        Show::Evpn { what, .. } if what == "core" => Request::Core,
         Show::Evpn { route_type, .. } => Request::EvpnRoutes {
             route_type: *route_type,
         },
@@ -309,6 +311,39 @@ fn run(cli: Cli) -> Result<()> {
                     n["last_error"].as_str().unwrap_or("")
                 );
             }
+        }
+        Show::Evpn { what, .. } if what == "core" => {
+            println!("vxlan: {}", v["vxlan"]);
+            for l in v["local"].as_array().into_iter().flatten() {
+                println!(
+                    "vrf {} vni {} router-mac {} groups {}",
+                    l["vrf"], l["vni"], l["router-mac"], l["groups"]
+                );
+            }
+            for (vrf, rows) in v["vrfs"].as_object().into_iter().flatten() {
+                for r in rows.as_array().into_iter().flatten() {
+                    let t: Vec<String> = r["tunnels"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|t| {
+                            format!(
+                                "{} vni {} rmac {}",
+                                t["vtep"].as_str().unwrap_or("?"),
+                                t["vni"],
+                                t["router-mac"].as_str().unwrap_or("?")
+                            )
+                        })
+                        .collect();
+                    println!(
+                        "{vrf:<10} {:<22} {}",
+                        r["prefix"].as_str().unwrap_or("?"),
+                        t.join(", ")
+                    );
+                }
+            }
+            println!("down interfaces: {}", v["down-interfaces"]);
+            println!("counters: {}", v["stats"]);
         }
         Show::Evpn { .. } => {
             for r in v.as_array().into_iter().flatten() {

@@ -129,8 +129,8 @@ pub fn local_routes(cfg: &Config, esi_of: impl Fn(&config::Bundle) -> Option<Esi
             communities,
         });
         // IP A-D per EVI, one per VRF on the segment (RFC 9136 ip-aliasing; evpn-procedures.md
-        // §6): VRF RD, tag 0, the VRF's RTs. Remote PEs resolve ESI-based RT-5s and balance
-        // over every PE that sends it. Label (the VRF's VNI) comes with the VXLAN core.
+        // §6): VRF RD, tag 0, the VRF's RTs, label = the VRF's L3 VNI with its Router's MAC.
+        // Remote PEs resolve ESI-based RT-5s and balance over every PE that sends it.
         for vi in vrfs {
             let mut communities: Vec<ExtCommunity> = cfg.vrfs[vi]
                 .route_targets
@@ -139,12 +139,15 @@ pub fn local_routes(cfg: &Config, esi_of: impl Fn(&config::Bundle) -> Option<Esi
                 .map(|rt| ExtCommunity::route_target(*rt))
                 .collect();
             communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
+            if cfg.vrfs[vi].vni.is_some() {
+                communities.push(ExtCommunity::router_mac(router_mac(cfg, bgp.router_id, vi)));
+            }
             out.push(Local {
                 route: EvpnRoute::EthernetAd {
                     rd: vrf_rd(cfg, bgp.router_id, vi),
                     esi,
                     tag: 0,
-                    label: 0,
+                    label: cfg.vrfs[vi].vni.unwrap_or(0),
                 },
                 communities,
             });
@@ -169,6 +172,50 @@ fn segment_vrfs(cfg: &Config, b: &config::Bundle) -> Vec<usize> {
     v.sort_unstable();
     v.dedup();
     v
+}
+
+/// The Router's MAC of a VRF (RFC 9135 §8.1): the configured one, else the locally
+/// administered `02:<router id>:<VRF index>`, unique per PE and VRF.
+pub fn router_mac(cfg: &Config, router_id: Ipv4Addr, vrf: usize) -> MacAddr {
+    cfg.vrfs
+        .get(vrf)
+        .and_then(|v| v.router_mac)
+        .unwrap_or_else(|| {
+            let r = router_id.octets();
+            MacAddr([0x02, r[0], r[1], r[2], r[3], vrf as u8])
+        })
+}
+
+/// The route toward the EVPN core for a prefix of a VRF with an L3 VNI (RFC 9136 §4.4.1,
+/// interface-less IP-VRF-to-IP-VRF): VRF RD, ESI 0, tag 0, GW IP 0, label = the VNI, the
+/// VRF's export RTs, Router's MAC and the VXLAN encapsulation.
+pub fn core_rt5(cfg: &Config, router_id: Ipv4Addr, vrf: usize, prefix: config::Prefix) -> Local {
+    let zero = if prefix.addr().is_ipv4() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+    };
+    let v = &cfg.vrfs[vrf];
+    let mut communities: Vec<ExtCommunity> = v
+        .route_targets
+        .export
+        .iter()
+        .map(|rt| ExtCommunity::route_target(*rt))
+        .collect();
+    communities.push(ExtCommunity::router_mac(router_mac(cfg, router_id, vrf)));
+    communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
+    Local {
+        route: EvpnRoute::IpPrefix {
+            rd: vrf_rd(cfg, router_id, vrf),
+            esi: Esi::ZERO,
+            tag: 0,
+            prefix: prefix.addr(),
+            len: prefix.len(),
+            gw: zero,
+            label: v.vni.unwrap_or(0),
+        },
+        communities,
+    }
 }
 
 /// The RD of a VRF's EVPN routes: the configured one, else `router-id:(100 + VRF index)`
@@ -279,6 +326,14 @@ pub fn sync_rt5(
     } else {
         IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
     };
+    // With an L3 VNI the sync route is also this PE's route toward the core (label = VNI,
+    // Router's MAC, VXLAN): L3MH §2.7.2-b.
+    let vni = cfg.vrfs.get(vrf).and_then(|v| v.vni).unwrap_or(0);
+    let mut communities = sync_communities(cfg, vrf, &esi);
+    if vni != 0 {
+        communities.push(ExtCommunity::router_mac(router_mac(cfg, router_id, vrf)));
+        communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
+    }
     Local {
         route: EvpnRoute::IpPrefix {
             rd: vrf_rd(cfg, router_id, vrf),
@@ -287,9 +342,9 @@ pub fn sync_rt5(
             prefix: prefix.addr(),
             len: prefix.len(),
             gw: if esi_based { zero } else { gw },
-            label: 0,
+            label: vni,
         },
-        communities: sync_communities(cfg, vrf, &esi),
+        communities,
     }
 }
 

@@ -7,6 +7,8 @@
 //!                                                    ├─ IPv6 ─► ND answer / learn, echo, same
 //!                                                    └─ slow protocols ─► punt to control
 //! host TAP ─► IPv4/IPv6 from the kernel, routed in the TAP's VRF (no TTL decrement)
+//! VXLAN to our VTEP (underlay VRF) ─► VNI → VRF, inner MAC = router MAC ─► routed in the VRF
+//! overlay next hop ─► inner Ethernet + UDP/VXLAN + outer IPv4 ─► routed in the underlay VRF
 //! ```
 //! Nothing here allocates, locks or logs: a packet ends in a `Verdict`, and a drop names
 //! its reason. Learned neighbours leave through the `Sink`.
@@ -21,7 +23,7 @@ use crate::wire::ethernet::{self, ethertype};
 use crate::wire::icmp::{self, Nd};
 use crate::wire::ipv4::{self, Ipv4Packet};
 use crate::wire::ipv6::{self, Ipv6Packet};
-use crate::wire::WireError;
+use crate::wire::{vxlan, WireError};
 use config::MacAddr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -71,6 +73,17 @@ impl Sink for Vec<(VrfId, IfaceId, IpAddr, MacAddr)> {
     fn learn(&mut self, vrf: VrfId, iface: IfaceId, ip: IpAddr, mac: MacAddr) {
         self.push((vrf, iface, ip, mac));
     }
+}
+
+/// Where an IP packet entered its VRF.
+#[derive(Clone, Copy)]
+enum Ingress<'a> {
+    /// An L3 interface, with the frame's source MAC.
+    Wire(&'a Iface, MacAddr),
+    /// The VRF's kernel host interface: routed as the kernel's own traffic.
+    Host,
+    /// A VXLAN tunnel of the EVPN core.
+    Core,
 }
 
 pub struct Ctx<'a, S: Sink> {
@@ -131,8 +144,8 @@ fn wire_input<B: PacketBuf, S: Sink>(
     let vrf = &snap.vrfs[usize::from(iface.vrf)];
     match eth.ethertype {
         ethertype::ARP => arp_input(cx, vrf, iface, pkt),
-        ethertype::IPV4 => ip4_input(cx, vrf, Some(iface), pkt),
-        ethertype::IPV6 => ip6_input(cx, vrf, Some((iface, eth.src)), pkt),
+        ethertype::IPV4 => ip4_input(cx, vrf, Ingress::Wire(iface, eth.src), pkt),
+        ethertype::IPV6 => ip6_input(cx, vrf, Ingress::Wire(iface, eth.src), pkt),
         _ => Verdict::Drop(DropReason::UnsupportedEthertype),
     }
 }
@@ -150,8 +163,8 @@ fn host_input<B: PacketBuf, S: Sink>(cx: &mut Ctx<'_, S>, vrf: VrfId, pkt: &mut 
         return Verdict::Drop(DropReason::HostUnroutable);
     };
     match eth.ethertype {
-        ethertype::IPV4 => ip4_input(cx, vrf, None, pkt),
-        ethertype::IPV6 => ip6_input(cx, vrf, None, pkt),
+        ethertype::IPV4 => ip4_input(cx, vrf, Ingress::Host, pkt),
+        ethertype::IPV6 => ip6_input(cx, vrf, Ingress::Host, pkt),
         // The kernel side has a static neighbour for its gateway and sends nothing else we
         // route (router solicitations, MLD reports): count and drop.
         _ => Verdict::Drop(DropReason::HostUnroutable),
@@ -197,15 +210,64 @@ fn flow_hash(src: &[u8], dst: &[u8]) -> u32 {
     for c in src.chunks_exact(4).chain(dst.chunks_exact(4)) {
         h = (h ^ u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).wrapping_mul(0x0100_0193);
     }
+    // murmur3's finaliser: every input bit reaches the low bits that pick a member/tunnel.
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
     h ^ (h >> 16)
+}
+
+/// A VXLAN packet for our VTEP (`pkt` holds the outer IPv4 packet, `ihl` its header
+/// length): the VNI selects the VRF, the inner frame must be for that VRF's router MAC.
+fn vxlan_input<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    x: &crate::tables::Vxlan,
+    ihl: usize,
+    pkt: &mut B,
+) -> Verdict {
+    let Some(udp) = pkt.data().get(ihl..) else {
+        return Verdict::Drop(DropReason::VxlanMalformed);
+    };
+    let Ok(vni) = vxlan::parse(udp) else {
+        return Verdict::Drop(DropReason::VxlanMalformed);
+    };
+    let snap = cx.snap;
+    let Some(vrf) = x.vni.get(&vni).and_then(|v| snap.vrfs.get(usize::from(*v))) else {
+        return Verdict::Drop(DropReason::VxlanUnknownVni);
+    };
+    if !pkt.adj(ihl + vxlan::HDR) {
+        return Verdict::Drop(DropReason::VxlanMalformed);
+    }
+    let eth = match ethernet::parse(pkt.data()) {
+        Ok(e) => e,
+        Err(_) => return Verdict::Drop(DropReason::Runt),
+    };
+    if eth.dst != vrf.overlay.router_mac {
+        return Verdict::Drop(DropReason::NotForUs);
+    }
+    if !pkt.adj(eth.len) {
+        return Verdict::Drop(DropReason::Runt);
+    }
+    crate::counters::bump(&cx.ctr.vxlan_rx, 1);
+    match eth.ethertype {
+        ethertype::IPV4 => ip4_input(cx, vrf, Ingress::Core, pkt),
+        ethertype::IPV6 => ip6_input(cx, vrf, Ingress::Core, pkt),
+        _ => Verdict::Drop(DropReason::UnsupportedEthertype),
+    }
 }
 
 fn ip4_input<B: PacketBuf, S: Sink>(
     cx: &mut Ctx<'_, S>,
     vrf: &VrfTables,
-    iface: Option<&Iface>,
+    ingress: Ingress<'_>,
     pkt: &mut B,
 ) -> Verdict {
+    let iface = match ingress {
+        Ingress::Wire(i, _) => Some(i),
+        Ingress::Host | Ingress::Core => None,
+    };
+    let ihl = pkt.data().first().map_or(0, |b| usize::from(b & 0x0f) * 4);
     let (dst, src, total, ttl, proto, frag) = match Ipv4Packet::new_checked(pkt.data()) {
         Ok(ip) => (
             ip.dst(),
@@ -248,13 +310,24 @@ fn ip4_input<B: PacketBuf, S: Sink>(
     if dst.is_multicast() || dst.is_broadcast() {
         return Verdict::Drop(DropReason::Multicast);
     }
-    let from_host = iface.is_none();
+    let from_host = matches!(ingress, Ingress::Host);
     let Some(nh) = vrf.route4(dst) else {
         return Verdict::Drop(DropReason::NoRoute);
     };
     if nh == NextHop::Local {
         if from_host {
             return Verdict::Drop(DropReason::HostUnroutable);
+        }
+        if let Some(x) = cx.snap.vxlan.as_deref() {
+            let udp = pkt.data().get(ihl..).unwrap_or_default();
+            if proto == ipv4::PROTO_UDP
+                && !frag
+                && vrf.id == x.underlay
+                && dst == x.source
+                && vxlan::dst_port(udp) == Some(x.udp_port)
+            {
+                return vxlan_input(cx, x, ihl, pkt);
+            }
         }
         if proto == ipv4::PROTO_ICMP && !frag {
             let mut ip = match Ipv4Packet::new_checked(pkt.data_mut()) {
@@ -309,7 +382,7 @@ fn ip4_input<B: PacketBuf, S: Sink>(
 fn ip6_input<B: PacketBuf, S: Sink>(
     cx: &mut Ctx<'_, S>,
     vrf: &VrfTables,
-    iface: Option<(&Iface, MacAddr)>,
+    ingress: Ingress<'_>,
     pkt: &mut B,
 ) -> Verdict {
     let (src, dst, next, hlim, total) = match Ipv6Packet::new_checked(pkt.data()) {
@@ -324,24 +397,9 @@ fn ip6_input<B: PacketBuf, S: Sink>(
     };
     pkt.truncate(total);
     let hash = flow_hash(&src, &dst);
-    let Some((ifc, src_mac)) = iface else {
-        // From the kernel: route it, multicast excepted.
-        if dst[0] == 0xff || (dst[0] == 0xfe && dst[1] & 0xc0 == 0x80) {
-            return Verdict::Drop(DropReason::HostUnroutable);
-        }
-        return match vrf.route6(&dst) {
-            Some(NextHop::Local) => Verdict::Drop(DropReason::HostUnroutable),
-            Some(nh) => forward(
-                cx,
-                vrf,
-                nh,
-                IpAddr::V6(Ipv6Addr::from(dst)),
-                ethertype::IPV6,
-                hash,
-                pkt,
-            ),
-            None => Verdict::Drop(DropReason::NoRoute),
-        };
+    let (ifc, src_mac) = match ingress {
+        Ingress::Wire(i, m) => (i, m),
+        Ingress::Host | Ingress::Core => return ip6_routed(cx, vrf, ingress, hlim, hash, pkt),
     };
     let is_mcast = dst[0] == 0xff;
     if is_mcast {
@@ -448,6 +506,46 @@ fn ip6_input<B: PacketBuf, S: Sink>(
     )
 }
 
+/// IPv6 from the kernel (routed as is, never to ourselves) or out of a VXLAN tunnel (hop
+/// limit decremented; our addresses go to the kernel). Multicast and link-local are not routed.
+fn ip6_routed<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    ingress: Ingress<'_>,
+    hlim: u8,
+    hash: u32,
+    pkt: &mut B,
+) -> Verdict {
+    let Ok(ip) = Ipv6Packet::new_checked(pkt.data()) else {
+        return Verdict::Drop(DropReason::Ipv6Malformed);
+    };
+    let dst = ip.dst_bytes();
+    let host = matches!(ingress, Ingress::Host);
+    if dst[0] == 0xff || (dst[0] == 0xfe && dst[1] & 0xc0 == 0x80) {
+        return Verdict::Drop(if host {
+            DropReason::HostUnroutable
+        } else {
+            DropReason::Multicast
+        });
+    }
+    let nh = match vrf.route6(&dst) {
+        Some(NextHop::Local) if host => return Verdict::Drop(DropReason::HostUnroutable),
+        Some(NextHop::Local) => return to_host(cx, vrf, ethertype::IPV6, pkt),
+        Some(nh) => nh,
+        None => return Verdict::Drop(DropReason::NoRoute),
+    };
+    if !host {
+        if hlim <= 1 {
+            return Verdict::Drop(DropReason::TtlExceeded);
+        }
+        if let Ok(mut ip) = Ipv6Packet::new_checked(pkt.data_mut()) {
+            ip.decrement_hop_limit();
+        }
+    }
+    let d = IpAddr::V6(Ipv6Addr::from(dst));
+    forward(cx, vrf, nh, d, ethertype::IPV6, hash, pkt)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn nd_input<B: PacketBuf, S: Sink>(
     cx: &mut Ctx<'_, S>,
@@ -548,6 +646,7 @@ fn forward<B: PacketBuf, S: Sink>(
         NextHop::Via { iface, gw } => (iface, gw),
         NextHop::Blackhole => return Verdict::Drop(DropReason::Blackhole),
         NextHop::Local => return to_host(cx, vrf, et, pkt),
+        NextHop::Overlay { group } => return vxlan_output(cx, vrf, group, et, hash, pkt),
     };
     if let Some(ifc) = cx.snap.ifaces.get(usize::from(iface)) {
         if pkt.data().len() > usize::from(ifc.mtu) {
@@ -555,6 +654,54 @@ fn forward<B: PacketBuf, S: Sink>(
         }
     }
     neighbor_out(cx, vrf, iface, ip, et, hash, pkt)
+}
+
+/// Encapsulates the L3 packet in `pkt` toward one tunnel of overlay group `group` (chosen by
+/// `hash`) and routes the result in the underlay VRF.
+fn vxlan_output<B: PacketBuf, S: Sink>(
+    cx: &mut Ctx<'_, S>,
+    vrf: &VrfTables,
+    group: u32,
+    et: u16,
+    hash: u32,
+    pkt: &mut B,
+) -> Verdict {
+    let snap = cx.snap;
+    let Some(x) = snap.vxlan.as_deref() else {
+        return Verdict::Drop(DropReason::OverlayDown);
+    };
+    let ov = &*vrf.overlay;
+    let t = match ov.groups.get(group as usize) {
+        Some(g) if !g.is_empty() => g[hash as usize % g.len()],
+        _ => return Verdict::Drop(DropReason::OverlayDown),
+    };
+    let Some(under) = snap.vrfs.get(usize::from(x.underlay)) else {
+        return Verdict::Drop(DropReason::NoUnderlayRoute);
+    };
+    let nh = match under.route4(t.vtep) {
+        Some(nh @ (NextHop::Connected { .. } | NextHop::Via { .. })) => nh,
+        _ => return Verdict::Drop(DropReason::NoUnderlayRoute),
+    };
+    let inner = ethernet::ETH_HDR + pkt.data().len();
+    let outer = ipv4::MIN_HDR + vxlan::HDR;
+    if !pkt.prepend(outer + ethernet::ETH_HDR) {
+        return Verdict::Drop(DropReason::NoHeadroom);
+    }
+    let b = pkt.data_mut();
+    ipv4::emit(
+        b,
+        x.source,
+        t.vtep,
+        ipv4::PROTO_UDP,
+        x.ttl,
+        vxlan::HDR + inner,
+    );
+    let port = vxlan::entropy_port(hash);
+    vxlan::emit(&mut b[ipv4::MIN_HDR..], port, x.udp_port, t.vni, inner);
+    ethernet::emit(&mut b[outer..], t.rmac, ov.router_mac, None, et);
+    crate::counters::bump(&cx.ctr.vxlan_tx, 1);
+    let d = IpAddr::V4(t.vtep);
+    forward(cx, under, nh, d, ethertype::IPV4, hash, pkt)
 }
 
 fn neighbor_out<B: PacketBuf, S: Sink>(

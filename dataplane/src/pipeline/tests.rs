@@ -48,6 +48,7 @@ fn snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)]) -> Snapshot {
                 host_port: Some(3 + v),
                 host_mac: MacAddr([2, 0, 0, 0, 9, v as u8]),
                 mcast: Default::default(),
+                overlay: Default::default(),
             })
         })
         .collect();
@@ -79,6 +80,7 @@ fn snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)]) -> Snapshot {
         links: topo.links,
         ifaces: topo.ifaces,
         vrfs,
+        vxlan: None,
     }
 }
 
@@ -412,6 +414,7 @@ fn multicast_membership_and_upstream_data() {
         host_port: v0.host_port,
         host_mac: v0.host_mac,
         mcast: Arc::new(t),
+        overlay: v0.overlay.clone(),
     });
     let mcast_mac = MacAddr([1, 0, 0x5e, 1, 1, 1]);
     // An IGMPv2 report from a host on p0.1.
@@ -461,4 +464,186 @@ fn multicast_membership_and_upstream_data() {
     );
     let mut f = frame(mcast_mac, R1, None, ethertype::IPV4, &other);
     assert_eq!(run(&s, 1, &mut f).0, Verdict::Drop(DropReason::Multicast));
+}
+
+/// VRF CUST2 (1) gets L3 VNI 5000 over an underlay in CUST1 (0, VTEP 198.51.100.1 on p1):
+/// 10.99.0.0/16 through the overlay group `tunnels`.
+fn vxlan_snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)], tunnels: &[Tunnel]) -> Snapshot {
+    use crate::tables::{build::Learned, Overlay, Vxlan};
+    let mut s = snap(neigh);
+    let cfg = config::parse(CFG).expect("valid config");
+    let topo = build::topology(&cfg, &[P0, P1, P2]);
+    let overlay = [(config::Prefix::new(ip("10.99.0.0"), 16), 0)];
+    let learned = Learned {
+        overlay: &overlay,
+        ..Learned::default()
+    };
+    let v1 = &s.vrfs[1];
+    s.vrfs[1] = Arc::new(VrfTables {
+        id: 1,
+        name: v1.name.clone(),
+        routes: Arc::new(build::routes_with(&cfg, &topo, 1, &learned)),
+        neigh: v1.neigh.clone(),
+        host_port: v1.host_port,
+        host_mac: v1.host_mac,
+        mcast: v1.mcast.clone(),
+        overlay: Arc::new(Overlay {
+            vni: 5000,
+            router_mac: RMAC,
+            groups: vec![tunnels.into()],
+        }),
+    });
+    s.vxlan = Some(Arc::new(Vxlan {
+        source: Ipv4Addr::new(198, 51, 100, 1),
+        underlay: 0,
+        udp_port: 4789,
+        ttl: 64,
+        vni: [(5000, 1)].into_iter().collect(),
+    }));
+    s
+}
+
+use crate::tables::Tunnel;
+const RMAC: MacAddr = MacAddr([2, 0, 0, 0, 0x50, 0]);
+const PEER_RMAC: MacAddr = MacAddr([2, 0, 0, 0, 0x50, 3]);
+
+fn tunnel(vtep: &str) -> Tunnel {
+    let IpAddr::V4(vtep) = ip(vtep) else { panic!() };
+    Tunnel {
+        vtep,
+        vni: 5003,
+        rmac: PEER_RMAC,
+    }
+}
+
+#[test]
+fn overlay_route_encapsulates_in_vxlan_toward_one_tunnel_per_flow() {
+    let s = vxlan_snap(
+        &[
+            (0, 0, ip("198.51.100.10"), R1),
+            (0, 0, ip("198.51.100.20"), R2),
+        ],
+        &[tunnel("198.51.100.10"), tunnel("198.51.100.20")],
+    );
+    let mut used = std::collections::HashSet::new();
+    for host in 1..=32 {
+        let l3 = icmp_echo("192.0.2.10", &format!("10.99.0.{host}"), 64);
+        let mut pkt = frame(P0, H1, Some(2), ethertype::IPV4, &l3);
+        let (v, _, ctr) = run(&s, 0, &mut pkt);
+        assert_eq!(v, Verdict::Tx(1), "host {host}");
+        assert_eq!(ctr.vxlan_tx.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let d = pkt.data();
+        let eth = ethernet::parse(d).expect("outer eth");
+        let outer = Ipv4Packet::new_checked(&d[eth.len..]).expect("outer checksum valid");
+        assert_eq!(
+            (outer.src(), outer.protocol(), outer.ttl()),
+            (Ipv4Addr::new(198, 51, 100, 1), 17, 64)
+        );
+        // The outer MAC is the neighbour of the chosen VTEP.
+        let want_mac = if outer.dst() == Ipv4Addr::new(198, 51, 100, 10) {
+            R1
+        } else {
+            R2
+        };
+        assert_eq!((eth.dst, eth.src, eth.vlan), (want_mac, P1, None));
+        used.insert(outer.dst());
+        let udp = &d[eth.len + 20..];
+        assert_eq!(vxlan::dst_port(udp), Some(4789));
+        assert!(u16::from_be_bytes([udp[0], udp[1]]) >= 49152);
+        assert_eq!(vxlan::parse(udp), Ok(5003));
+        let inner = ethernet::parse(&udp[vxlan::HDR..]).expect("inner eth");
+        assert_eq!(
+            (inner.dst, inner.src, inner.ethertype),
+            (PEER_RMAC, RMAC, ethertype::IPV4)
+        );
+        let ip = Ipv4Packet::new_checked(&udp[vxlan::HDR + inner.len..]).expect("inner ip");
+        assert_eq!((ip.ttl(), ip.total_len()), (63, l3.len()));
+    }
+    assert_eq!(used.len(), 2, "32 flows use both tunnels of the group");
+}
+
+#[test]
+fn overlay_without_tunnel_or_underlay_route_is_a_counted_drop() {
+    let l3 = icmp_echo("192.0.2.10", "10.99.0.1", 64);
+    let s = vxlan_snap(&[], &[]);
+    let mut pkt = frame(P0, H1, Some(2), ethertype::IPV4, &l3);
+    assert_eq!(
+        run(&s, 0, &mut pkt).0,
+        Verdict::Drop(DropReason::OverlayDown)
+    );
+    let s = vxlan_snap(&[], &[tunnel("203.0.113.9")]);
+    let mut pkt = frame(P0, H1, Some(2), ethertype::IPV4, &l3);
+    assert_eq!(
+        run(&s, 0, &mut pkt).0,
+        Verdict::Drop(DropReason::NoUnderlayRoute)
+    );
+    // An unresolved VTEP neighbour holds the encapsulated packet for resolution.
+    let s = vxlan_snap(&[], &[tunnel("198.51.100.10")]);
+    let mut pkt = frame(P0, H1, Some(2), ethertype::IPV4, &l3);
+    assert_eq!(
+        run(&s, 0, &mut pkt).0,
+        Verdict::Resolve {
+            vrf: 0,
+            iface: 0,
+            ip: ip("198.51.100.10"),
+            ethertype: ethertype::IPV4
+        }
+    );
+}
+
+/// A VXLAN frame from 198.51.100.10 to our VTEP on p1 carrying `inner`.
+fn vxlan_frame(vni: u32, inner_dst: MacAddr, inner: &[u8]) -> TestBuf {
+    let mut b = vec![0u8; 20 + vxlan::HDR + 14];
+    let len = 14 + inner.len();
+    ipv4::emit(
+        &mut b,
+        Ipv4Addr::new(198, 51, 100, 10),
+        Ipv4Addr::new(198, 51, 100, 1),
+        17,
+        64,
+        vxlan::HDR + len,
+    );
+    vxlan::emit(&mut b[20..], 50000, 4789, vni, len);
+    ethernet::emit(
+        &mut b[20 + vxlan::HDR..],
+        inner_dst,
+        PEER_RMAC,
+        None,
+        ethertype::IPV4,
+    );
+    b.extend_from_slice(inner);
+    frame(P1, R1, None, ethertype::IPV4, &b)
+}
+
+#[test]
+fn vxlan_to_our_vtep_is_decapsulated_and_routed_in_the_vni_vrf() {
+    let s = vxlan_snap(&[(1, 3, ip("192.0.2.10"), H1)], &[tunnel("198.51.100.10")]);
+    let inner = icmp_echo("10.99.0.5", "192.0.2.10", 64);
+    let mut pkt = vxlan_frame(5000, RMAC, &inner);
+    let (v, _, ctr) = run(&s, 1, &mut pkt);
+    assert_eq!(v, Verdict::Tx(0));
+    assert_eq!(ctr.vxlan_rx.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let eth = ethernet::parse(pkt.data()).expect("eth");
+    assert_eq!((eth.dst, eth.src, eth.vlan), (H1, P0, Some(2)));
+    let ip = Ipv4Packet::new_checked(&pkt.data()[eth.len..]).expect("ip");
+    assert_eq!((ip.ttl(), ip.src()), (63, Ipv4Addr::new(10, 99, 0, 5)));
+
+    // Unknown VNI, inner frame not for our router MAC, broken VXLAN header: counted drops.
+    let mut pkt = vxlan_frame(4999, RMAC, &inner);
+    assert_eq!(
+        run(&s, 1, &mut pkt).0,
+        Verdict::Drop(DropReason::VxlanUnknownVni)
+    );
+    let mut pkt = vxlan_frame(5000, PEER_RMAC, &inner);
+    assert_eq!(run(&s, 1, &mut pkt).0, Verdict::Drop(DropReason::NotForUs));
+    let mut pkt = vxlan_frame(5000, RMAC, &inner);
+    pkt.data_mut()[14 + 20 + 8] = 0; // clear the I flag
+    assert_eq!(
+        run(&s, 1, &mut pkt).0,
+        Verdict::Drop(DropReason::VxlanMalformed)
+    );
+    // Without a VXLAN endpoint the same datagram is ordinary traffic for the kernel.
+    let s = snap(&[]);
+    let mut pkt = vxlan_frame(5000, RMAC, &inner);
+    assert_eq!(run(&s, 1, &mut pkt).0, Verdict::Tx(3));
 }

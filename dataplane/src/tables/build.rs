@@ -165,19 +165,29 @@ pub fn topology(cfg: &Config, port_macs: &[MacAddr]) -> Topology {
     }
 }
 
-/// Builds one VRF's FIBs: connected subnets, our own addresses (`Local`), static routes.
-pub fn routes(cfg: &Config, topo: &Topology, vrf: VrfId) -> Routes {
-    routes_with(cfg, topo, vrf, &[])
+/// Routes learnt at run time, merged with the configured ones by `routes_with`.
+#[derive(Default)]
+pub struct Learned<'a> {
+    /// CE routes synced from another PE of an Ethernet Segment: (prefix, interface,
+    /// gateway); they rank like static routes.
+    pub synced: &'a [(config::Prefix, IfaceId, IpAddr)],
+    /// Routes through the EVPN core: (prefix, next-hop group of the VRF's `Overlay`). They
+    /// rank below everything configured or synced.
+    pub overlay: &'a [(config::Prefix, u32)],
+    /// Interfaces whose link has no member left (an Ethernet Segment down here): their
+    /// connected subnets and the routes through them are left out, so an overlay route of
+    /// the same prefix (the other PEs of the segment) takes over: local repair.
+    pub down: &'a [IfaceId],
 }
 
-/// `routes` plus routes learnt at run time (e.g. CE routes synced from another PE of an
-/// Ethernet Segment), each (prefix, interface, gateway); they rank like static routes.
-pub fn routes_with(
-    cfg: &Config,
-    topo: &Topology,
-    vrf: VrfId,
-    extra: &[(config::Prefix, crate::tables::IfaceId, IpAddr)],
-) -> Routes {
+/// Builds one VRF's FIBs: connected subnets, our own addresses (`Local`), static routes.
+pub fn routes(cfg: &Config, topo: &Topology, vrf: VrfId) -> Routes {
+    routes_with(cfg, topo, vrf, &Learned::default())
+}
+
+/// `routes` plus routes learnt at run time. For one prefix, connected and local entries win
+/// over static and synced routes, which win over overlay routes.
+pub fn routes_with(cfg: &Config, topo: &Topology, vrf: VrfId, learned: &Learned) -> Routes {
     let mut nexthops: Vec<NextHop> = Vec::new();
     let mut nh = |n: NextHop| -> u32 {
         match nexthops.iter().position(|x| *x == n) {
@@ -188,75 +198,71 @@ pub fn routes_with(
             }
         }
     };
-    let mut r4 = Vec::new();
-    let mut r6 = Vec::new();
+    // Three ranks, lowest first: a later rank overwrites an earlier one (`Lpm::build`).
+    let mut r4: [Vec<(u32, u8, u32)>; 3] = Default::default();
+    let mut r6: [Vec<(u128, u8, u32)>; 3] = Default::default();
+    let mut push = |p: config::Prefix, rank: usize, id: u32| match p.addr() {
+        IpAddr::V4(a) => r4[rank].push((u32::from(a), p.len(), id)),
+        IpAddr::V6(a) => r6[rank].push((u128::from(a), p.len(), id)),
+    };
+    for (p, g) in learned.overlay {
+        push(*p, 0, nh(NextHop::Overlay { group: *g }));
+    }
     let ifaces: Vec<&Iface> = topo.ifaces.iter().filter(|i| i.vrf == vrf).collect();
     for i in &ifaces {
-        for (a, l) in &i.v4 {
-            let p = config::Prefix::new((*a).into(), *l);
-            if let IpAddr::V4(n) = p.addr() {
-                r4.push((u32::from(n), *l, nh(NextHop::Connected { iface: i.id })));
+        let up = !learned.down.contains(&i.id);
+        let addrs = i.v4.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
+        for (a, l) in addrs.chain(i.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l))) {
+            if up {
+                push(
+                    config::Prefix::new(a, l),
+                    2,
+                    nh(NextHop::Connected { iface: i.id }),
+                );
             }
-            r4.push((u32::from(*a), 32, nh(NextHop::Local)));
-        }
-        for (a, l) in &i.v6 {
-            let p = config::Prefix::new((*a).into(), *l);
-            if let IpAddr::V6(n) = p.addr() {
-                r6.push((u128::from(n), *l, nh(NextHop::Connected { iface: i.id })));
-            }
-            r6.push((u128::from(*a), 128, nh(NextHop::Local)));
+            // Our own addresses stay ours (the kernel answers for them) while the link is down.
+            let host = if a.is_ipv4() { 32 } else { 128 };
+            push(config::Prefix::new(a, host), 2, nh(NextHop::Local));
         }
     }
+    let via = |gw: IpAddr| {
+        ifaces
+            .iter()
+            .find(|i| i.subnet_addr(gw).is_some())
+            .map(|i| i.id)
+    };
     if let Some(v) = cfg.vrfs.get(usize::from(vrf)) {
         for r in &v.routes {
             let hop = match (r.via, r.blackhole) {
                 (_, true) => NextHop::Blackhole,
                 (Some(gw), false) => {
-                    let Some(i) = ifaces.iter().find(|i| i.subnet_addr(gw).is_some()) else {
-                        continue; // validation guarantees a connected subnet; be safe anyway
-                    };
-                    NextHop::Via { iface: i.id, gw }
+                    // Validation guarantees a connected subnet; be safe anyway.
+                    let Some(iface) = via(gw) else { continue };
+                    if learned.down.contains(&iface) {
+                        continue;
+                    }
+                    NextHop::Via { iface, gw }
                 }
                 (None, false) => continue,
             };
-            let id = nh(hop);
-            match r.prefix.addr() {
-                IpAddr::V4(a) => r4.push((u32::from(a), r.prefix.len(), id)),
-                IpAddr::V6(a) => r6.push((u128::from(a), r.prefix.len(), id)),
-            }
+            push(r.prefix, 1, nh(hop));
         }
     }
-    for (p, iface, gw) in extra {
-        let id = nh(NextHop::Via {
-            iface: *iface,
-            gw: *gw,
-        });
-        match p.addr() {
-            IpAddr::V4(a) => r4.push((u32::from(a), p.len(), id)),
-            IpAddr::V6(a) => r6.push((u128::from(a), p.len(), id)),
+    for (p, iface, gw) in learned.synced {
+        if !learned.down.contains(iface) {
+            push(
+                *p,
+                1,
+                nh(NextHop::Via {
+                    iface: *iface,
+                    gw: *gw,
+                }),
+            );
         }
     }
-    // Connected and local entries win over static routes of the same prefix: put them last.
-    let statics4 = r4.split_off(0);
-    let (mut conn4, st4): (Vec<_>, Vec<_>) = statics4.into_iter().partition(|r| {
-        !matches!(
-            nexthops[r.2 as usize],
-            NextHop::Via { .. } | NextHop::Blackhole
-        )
-    });
-    let mut all4 = st4;
-    all4.append(&mut conn4);
-    let (mut conn6, st6): (Vec<_>, Vec<_>) = r6.into_iter().partition(|r| {
-        !matches!(
-            nexthops[r.2 as usize],
-            NextHop::Via { .. } | NextHop::Blackhole
-        )
-    });
-    let mut all6 = st6;
-    all6.append(&mut conn6);
     Routes {
-        fib4: fib::Lpm::build(all4),
-        fib6: fib::Lpm::build(all6),
+        fib4: fib::Lpm::build(r4.into_iter().flatten()),
+        fib6: fib::Lpm::build(r6.into_iter().flatten()),
         nexthops,
     }
 }

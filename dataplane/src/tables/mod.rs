@@ -106,6 +106,42 @@ pub enum NextHop {
         gw: IpAddr,
     },
     Blackhole,
+    /// Through the EVPN core: VXLAN to one of the tunnels of the VRF's next-hop group
+    /// (`Overlay::groups`), chosen by flow hash. Many routes share a group, so a change of
+    /// the PEs behind them rewrites the group only.
+    Overlay {
+        group: u32,
+    },
+}
+
+/// A VXLAN tunnel to another PE (RFC 9136 interface-less IP-VRF-to-IP-VRF): its VTEP, the
+/// VNI of the VRF there, and its Router's MAC (the inner destination MAC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tunnel {
+    pub vtep: Ipv4Addr,
+    pub vni: u32,
+    pub rmac: MacAddr,
+}
+
+/// A VRF's side of the EVPN core: its L3 VNI, router MAC and the ECMP next-hop groups its
+/// overlay routes point at (an empty group drops: every PE behind it is gone).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Overlay {
+    pub vni: u32,
+    pub router_mac: MacAddr,
+    pub groups: Vec<Box<[Tunnel]>>,
+}
+
+/// The VXLAN tunnel endpoint of this PE: decapsulation of what arrives for `source` on
+/// `udp_port` in the `underlay` VRF, encapsulation of overlay routes.
+#[derive(Debug, Clone)]
+pub struct Vxlan {
+    pub source: Ipv4Addr,
+    pub underlay: VrfId,
+    pub udp_port: u16,
+    pub ttl: u8,
+    /// VNI -> VRF.
+    pub vni: FxHashMap<u32, VrfId>,
 }
 
 /// Key of the neighbour table: the interface and the neighbour's address.
@@ -168,6 +204,7 @@ pub struct VrfTables {
     /// MAC of the kernel side of the host interface (frames to the kernel carry it).
     pub host_mac: MacAddr,
     pub mcast: Arc<McastTable>,
+    pub overlay: Arc<Overlay>,
 }
 
 impl VrfTables {
@@ -192,6 +229,7 @@ pub struct Snapshot {
     pub links: Vec<Link>,
     pub ifaces: Vec<Iface>,
     pub vrfs: Vec<Arc<VrfTables>>,
+    pub vxlan: Option<Arc<Vxlan>>,
 }
 
 impl Snapshot {
@@ -202,6 +240,7 @@ impl Snapshot {
             links: Vec::new(),
             ifaces: Vec::new(),
             vrfs: Vec::new(),
+            vxlan: None,
         }
     }
 }

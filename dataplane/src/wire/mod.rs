@@ -11,6 +11,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod lacp;
 pub mod mld;
+pub mod vxlan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {

@@ -62,6 +62,18 @@ impl ExtCommunity {
         ExtCommunity(b)
     }
 
+    /// The MAC of an EVPN Router's MAC EC.
+    pub fn as_router_mac(&self) -> Option<MacAddr> {
+        let b = self.0;
+        (b[0] == 0x06 && b[1] == 0x03).then(|| MacAddr([b[2], b[3], b[4], b[5], b[6], b[7]]))
+    }
+
+    /// The tunnel type of a BGP Encapsulation EC.
+    pub fn as_encapsulation(&self) -> Option<u16> {
+        let b = self.0;
+        (b[0] == 0x03 && b[1] == 0x0c).then(|| u16::from_be_bytes([b[6], b[7]]))
+    }
+
     /// MAC Mobility (RFC 7432 §7.7).
     pub fn mac_mobility(sticky: bool, seq: u32) -> ExtCommunity {
         let s = seq.to_be_bytes();
