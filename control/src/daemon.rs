@@ -142,6 +142,7 @@ fn peer_row(a: &IpAddr, p: &PeerStatus) -> serde_json::Value {
         "withdrawn": p.withdrawn,
         "route_refresh_rx": p.refreshes_rx,
         "withdrawn_by_error": p.rib.withdrawn_by_error,
+        "as_loops": p.rib.as_loops,
         "last_error": p.last_error,
     })
 }
@@ -246,6 +247,8 @@ pub struct Instance {
     republish: Vec<VrfId>,
     sync: SyncState,
     wire_ports: Vec<Port>,
+    /// The kernel interface behind each af_packet port (by port index), for its carrier.
+    kernel_ifs: Vec<Option<String>>,
     host_netns: Vec<String>,
     routes: Vec<Arc<Routes>>,
     /// Other PEs' RT-5s as overlay routes (the EVPN core), and each VRF's groups as published.
@@ -585,6 +588,17 @@ impl Instance {
             workers.push((h, shared));
         }
         let neigh = NeighTable::new(cfg.neighbors.clone(), cfg.vrfs.len());
+        let kernel_ifs = cfg
+            .ports
+            .iter()
+            .map(|p| {
+                p.devargs
+                    .starts_with("net_af_packet")
+                    .then(|| p.devargs.split(',').find_map(|kv| kv.strip_prefix("iface=")))
+                    .flatten()
+                    .map(str::to_string)
+            })
+            .collect();
         Ok(Instance {
             cfg,
             topo,
@@ -603,6 +617,7 @@ impl Instance {
             republish: Vec::new(),
             sync,
             wire_ports,
+            kernel_ifs,
             host_netns,
             routes,
             core: Default::default(),
@@ -689,6 +704,10 @@ impl Instance {
                     remote_as: n.remote_as,
                     max_prefix: n.max_prefix,
                     cease: Some(cease_tx),
+                    rib: crate::bgp::rib::AdjRibIn {
+                        local_as: Some(b.asn),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
             );
@@ -1765,7 +1784,7 @@ impl Instance {
                     l.name == self.cfg.bundles[bi].name.as_str()
                         && l.members
                             .iter()
-                            .any(|p| port::link_up(self.ports[usize::from(*p)].dpdk_port))
+                            .any(|p| self.port_up(*p))
                 }),
             };
             // An `auto` ESI: type 1 from the CE's LACP system and key, once heard.
@@ -1889,11 +1908,30 @@ impl Instance {
         self.lacp_sync();
     }
 
+    /// Whether a wire port's link is up: the PMD's view, and for af_packet ports (whose PMD
+    /// says up from start to stop) the kernel interface's carrier.
+    fn port_up(&self, p: PortIdx) -> bool {
+        let Some(info) = self.ports.get(usize::from(p)) else {
+            return false;
+        };
+        port::link_up(info.dpdk_port)
+            && self
+                .kernel_ifs
+                .get(usize::from(p))
+                .and_then(|n| n.as_deref())
+                .and_then(port::kernel_carrier)
+                .unwrap_or(true)
+    }
+
     fn lacp_tick(&mut self, now: Instant) {
         let mut out = Vec::new();
-        for b in &mut self.bundles {
-            for j in 0..b.lacp.members.len() {
-                let up = port::link_up(self.ports[usize::from(b.lacp.members[j].port)].dpdk_port);
+        let ups: Vec<Vec<bool>> = self
+            .bundles
+            .iter()
+            .map(|b| b.lacp.members.iter().map(|m| self.port_up(m.port)).collect())
+            .collect();
+        for (b, ups) in self.bundles.iter_mut().zip(ups) {
+            for (j, up) in ups.into_iter().enumerate() {
                 b.lacp.link(now, j, up);
             }
             for (j, pdu) in b.lacp.tick(now) {
@@ -2319,7 +2357,7 @@ impl Instance {
                 let up = link
                     .members
                     .iter()
-                    .any(|p| port::link_up(self.ports[usize::from(*p)].dpdk_port));
+                    .any(|p| self.port_up(*p));
                 let c = |f: fn(
                     &dataplane::counters::IfaceCounters,
                 ) -> &std::sync::atomic::AtomicU64| {

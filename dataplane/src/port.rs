@@ -152,6 +152,40 @@ pub fn link_up(id: u16) -> bool {
     l.link_status() != 0
 }
 
+/// The carrier of a kernel interface in the caller's network namespace (`IFF_RUNNING`), or
+/// None if there is no such interface. af_packet ports report their link up from start to
+/// stop whatever the interface does, so control asks the kernel for them.
+pub fn kernel_carrier(ifname: &str) -> Option<bool> {
+    #[repr(C)]
+    struct IfReq {
+        name: [u8; 16],
+        flags: i16,
+        _pad: [u8; 22],
+    }
+    const SIOCGIFFLAGS: libc::c_ulong = 0x8913;
+    let b = ifname.as_bytes();
+    if b.is_empty() || b.len() > 15 {
+        return None;
+    }
+    let mut req = IfReq {
+        name: [0; 16],
+        flags: 0,
+        _pad: [0; 22],
+    };
+    req.name[..b.len()].copy_from_slice(b);
+    // SAFETY: a plain datagram socket, closed below; SIOCGIFFLAGS writes only into `req`,
+    // which has the size and layout of `struct ifreq`.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return None;
+        }
+        let rc = libc::ioctl(fd, SIOCGIFFLAGS as _, &mut req as *mut IfReq);
+        libc::close(fd);
+        (rc == 0).then_some(req.flags & libc::IFF_RUNNING as i16 != 0)
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct HwStats {
     pub ipackets: u64,

@@ -286,4 +286,26 @@ mod tests {
         deliver(&out.sync(&want, &cx()), &mut peer);
         assert_eq!(peer.routes.len(), 3);
     }
+
+    #[test]
+    fn a_path_holding_our_as_is_a_loop_and_not_accepted() {
+        let want = rib((0..3).map(|n| mac_ip(n, 10)));
+        let mut out = AdjRibOut::default();
+        let ebgp = OutCxt { ebgp: true, ..cx() };
+        let bodies = out.sync(&want, &ebgp);
+        // Our own routes coming back through another AS (FRR re-advertises over eBGP).
+        let mut back = AdjRibIn {
+            local_as: Some(65000),
+            ..Default::default()
+        };
+        deliver(&bodies, &mut back);
+        assert!(back.routes.is_empty());
+        assert_eq!(back.as_loops, 3);
+        let mut other = AdjRibIn {
+            local_as: Some(65003),
+            ..Default::default()
+        };
+        deliver(&bodies, &mut other);
+        assert_eq!(other.routes.len(), 3);
+    }
 }

@@ -115,6 +115,9 @@ impl LocRib {
 pub struct AdjRibIn {
     pub routes: HashMap<EvpnRoute, Entry>,
     pub withdrawn_by_error: u64,
+    /// Our AS: a path that already holds it is a loop and is not accepted (RFC 4271 §9.1.2).
+    pub local_as: Option<u32>,
+    pub as_loops: u64,
 }
 
 impl AdjRibIn {
@@ -134,6 +137,13 @@ impl AdjRibIn {
             }
         }
         let path = PathAttrs::from_attrs(a);
+        let looped = self.local_as.is_some_and(|me| {
+            use super::packet::update::AsSegment;
+            a.as_path.iter().flatten().any(|s| match s {
+                AsSegment::Sequence(x) | AsSegment::Set(x) => x.contains(&me),
+                AsSegment::ConfedSequence(_) | AsSegment::ConfedSet(_) => false,
+            })
+        });
         if let Some(m) = &a.mp_reach {
             if let MpNlri::Evpn(routes) = &m.nlri {
                 for r in routes {
@@ -141,6 +151,13 @@ impl AdjRibIn {
                         continue; // RFC 7606 §5.4: unknown route types are discarded
                     }
                     let k = r.key();
+                    if looped {
+                        self.as_loops += 1;
+                        if self.routes.remove(&k).is_some() {
+                            touched.push(k);
+                        }
+                        continue;
+                    }
                     if d.action == Action::TreatAsWithdraw {
                         if self.routes.remove(&k).is_some() {
                             self.withdrawn_by_error += 1;

@@ -289,6 +289,7 @@ pub fn sync_rt2(
     mac: MacAddr,
     ip: IpAddr,
 ) -> Local {
+    let (vni, communities) = with_core_ecs(cfg, router_id, vrf, sync_communities(cfg, vrf, &esi));
     Local {
         route: EvpnRoute::MacIp {
             rd: vrf_rd(cfg, router_id, vrf),
@@ -297,16 +298,33 @@ pub fn sync_rt2(
             mac: mac.0,
             ip: Some(ip),
             label1: 0,
-            label2: None,
+            label2: (vni != 0).then_some(vni),
         },
-        communities: sync_communities(cfg, vrf, &esi),
+        communities,
     }
+}
+
+/// With an L3 VNI, a sync route is also seen by the remote PEs of the VRF (VRF RTs): it gets
+/// the VNI and the Router's MAC + VXLAN ECs so a symmetric-IRB receiver (FRR) installs a
+/// well-formed host route instead of a next hop with no MAC (evpn-procedures.md §7 point 3).
+fn with_core_ecs(
+    cfg: &Config,
+    router_id: Ipv4Addr,
+    vrf: usize,
+    mut c: Vec<ExtCommunity>,
+) -> (u32, Vec<ExtCommunity>) {
+    let vni = cfg.vrfs.get(vrf).and_then(|v| v.vni).unwrap_or(0);
+    if vni != 0 {
+        c.push(ExtCommunity::router_mac(router_mac(cfg, router_id, vrf)));
+        c.push(ExtCommunity::encapsulation(tunnel::VXLAN));
+    }
+    (vni, c)
 }
 
 /// The CE-route sync route (RT-5, L3MH §2.7) of a static route whose next hop `gw` is a CE on
 /// an ES interface: VRF RD, Ethernet Tag = VLAN, and either the GW IP (gateway-based, ESI 0)
-/// or the ESI (ESI-based, GW IP 0) as overlay index; label 0 (the routes are for the ES peers,
-/// not the core).
+/// or the ESI (ESI-based, GW IP 0) as overlay index; label 0, or the L3 VNI when the VRF has
+/// one (then the route is also this PE's route toward the core).
 #[allow(clippy::too_many_arguments)]
 pub fn sync_rt5(
     cfg: &Config,
@@ -326,14 +344,8 @@ pub fn sync_rt5(
     } else {
         IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
     };
-    // With an L3 VNI the sync route is also this PE's route toward the core (label = VNI,
-    // Router's MAC, VXLAN): L3MH §2.7.2-b.
-    let vni = cfg.vrfs.get(vrf).and_then(|v| v.vni).unwrap_or(0);
-    let mut communities = sync_communities(cfg, vrf, &esi);
-    if vni != 0 {
-        communities.push(ExtCommunity::router_mac(router_mac(cfg, router_id, vrf)));
-        communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
-    }
+    // With an L3 VNI the sync route is also this PE's route toward the core: L3MH §2.7.2-b.
+    let (vni, communities) = with_core_ecs(cfg, router_id, vrf, sync_communities(cfg, vrf, &esi));
     Local {
         route: EvpnRoute::IpPrefix {
             rd: vrf_rd(cfg, router_id, vrf),

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Test description: the L3VPN core (issue 6), EVPN IP-VRF-to-IP-VRF over VXLAN (RFC 9136) with
+# a remote PE nobody here wrote. A CE (Open vSwitch, LACP bond) is dual-homed to two tandem PEs
+# in all-active mode (VRF red, L3 VNI 5000, VLAN 10); PE3 is FRR 8.4 with the Linux kernel's
+# VXLAN in netns-VRF mode; a remote host rh sits behind PE3. All three PEs share one core
+# subnet (the underlay: VTEPs are the core addresses) and a full mesh of BGP sessions.
+#  1. FRR installs the CE subnet with two next hops (PE1 and PE2: ECMP), with each PE's router
+#     MAC as the neighbour of its VTEP; tandem installs rh's subnet through PE3's tunnel.
+#  2. rh reaches the CE hosts, and a spread of UDP flows from rh is decapsulated by both PEs
+#     (both VXLAN counters grow): remote PEs load-balance over the two PEs of the segment.
+#  3. PE1's ES member goes down under a sequenced stream from rh to h1: PE1 repairs locally
+#     (its ES subnet follows the overlay route through PE2) and withdraws its RT-5; FRR drops
+#     PE1 from the group; the stream's loss is reported as the outage in ms.
+. "$(dirname "$0")/lib.sh"
+[ -x /usr/lib/frr/zebra ] || { echo "FRR missing (apt-get install frr)"; exit 1; }
+lab_init
+log "CE (OVS LACP bond) on an ES across PE1 and PE2 (tandem); PE3 = FRR + kernel VXLAN; rh behind PE3"
+for ns in ce pe1 pe2 pe3 pe3red core rh h1 h2 h3 h4; do netns_add $ns; done
+veth ce l1a pe1 l1b
+veth ce l2a pe2 l2b
+ip -n "$P-core" link add br0 type bridge
+ip -n "$P-core" link set br0 up
+veth pe1 c1 core k1
+veth pe2 c2 core k2
+veth pe3 c3 core k3
+for k in k1 k2 k3; do ip -n "$P-core" link set $k master br0; done
+for i in 1 2 3 4; do
+  veth ce sw-h$i h$i eth0
+  host_addr h$i 192.0.2.1$i/24 192.0.2.1
+done
+ovs_start ce
+vsctl ce add-br br0 -- set bridge br0 datapath_type=netdev
+vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode=balance-tcp vlan_mode=trunk trunks=10 \
+  other_config:lacp-time=fast other_config:lacp-system-id=02:00:00:00:ce:01 other_config:lacp-system-priority=100 \
+  other_config:bond-rebalance-interval=1000
+for i in 1 2 3 4; do vsctl ce add-port br0 sw-h$i tag=10; done
+ESI="00:11:22:33:44:55:00:00:00:06"
+
+# pe_conf NAME MEMBER CORE-IF ADDR PORT_BASE PEER
+pe_conf() {
+  cat >"$LAB/$1.yaml" <<YAML
+name: ${P}$1
+eal: { lcores: "0", hugepages: auto, memory-mb: 256 }
+ports:
+  - { name: m0, devargs: "net_af_packet0,iface=$2" }
+  - { name: core, devargs: "net_af_packet1,iface=$3", vrf: core, addresses: [$4/24] }
+bundles:
+  - name: ce1
+    members: [m0]
+    mac: "02:00:00:00:aa:aa"
+    lacp: { mode: active, rate: fast, system-id: "02:00:00:00:aa:06", system-priority: 100, key: 9, port-number-base: $5 }
+    es: { esi: "$ESI", df-wait-ms: 500 }
+interfaces:
+  - { name: ce1.10, parent: ce1, vlan: 10, vrf: red, addresses: [192.0.2.1/24] }
+vrfs:
+  - { name: core }
+  - name: red
+    vni: 5000
+    route-targets: { import: ["65000:5000", "65003:5000"], export: ["65000:5000"] }
+    # Sync routes carry the ES-Import RT + EVI-RT only: remote PEs see the subnet (ECMP over
+    # both PEs), not per-host routes through whichever PE heard each host.
+    sync-rt: es-import
+    # A prefix of this PE alone: FRR 8.4's zebra keeps a remote VTEP's router MAC only while
+    # a single-path route uses it (FRRouting/frr#14108: with ECMP routes only, the MAC of
+    # all but the last VTEP is dropped and the kernel gets a 00:00:00:00:00:00 neighbour).
+    routes: [{ prefix: 10.255.0.$7/32, blackhole: true }]
+neighbors: { reachable-s: 30, stale-s: 10, retry-ms: 500 }
+bgp:
+  asn: 65000
+  router-id: $4
+  vrf: core
+  neighbors:
+    - { address: $6, remote-as: 65000, hold-time: 9, connect-retry-s: 1 }
+    - { address: 10.99.0.3, remote-as: 65003, hold-time: 9, connect-retry-s: 1 }
+vxlan: { source: $4 }
+api: { socket: $LAB/$1.sock }
+YAML
+}
+pe_conf pe1 l1b c1 10.99.0.1 0x0101 10.99.0.2 1
+pe_conf pe2 l2b c2 10.99.0.2 0x0201 10.99.0.1 2
+
+log "PE3: FRR 8.4 (zebra --vrfwnetns + bgpd), L3 VNI 5000 in VRF netns red"
+ip -n "$P-pe3" addr add 10.99.0.3/24 dev c3
+ip -n "$P-pe3" link add vx5000 type vxlan id 5000 dstport 4789 local 10.99.0.3 nolearning
+ip -n "$P-pe3" link set vx5000 netns "$P-pe3red"
+ip -n "$P-pe3red" link add br5000 type bridge
+ip -n "$P-pe3red" link set br5000 address 02:00:00:00:03:03
+ip -n "$P-pe3red" link set vx5000 master br5000 addrgenmode none
+ip -n "$P-pe3red" link set vx5000 up
+ip -n "$P-pe3red" link set br5000 up
+nsx pe3red sysctl -qw net.ipv4.ip_forward=1
+nsx pe3red sysctl -qw net.ipv4.fib_multipath_hash_policy=1   # ECMP on the 5-tuple
+veth pe3red r3 rh eth0
+ip -n "$P-pe3red" addr add 198.51.100.1/24 dev r3
+host_addr rh 198.51.100.10/24 198.51.100.1
+D=$LAB/frr
+mkdir -p "$D/run" "$D/netns"
+touch "$D/netns/red"
+chmod o+x "$LAB"
+cat >"$D/zebra.conf" <<CONF
+vrf red
+ vni 5000
+exit-vrf
+CONF
+cat >"$D/bgpd.conf" <<CONF
+router bgp 65003
+ bgp router-id 10.99.0.3
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor 10.99.0.1 remote-as 65000
+ neighbor 10.99.0.1 timers 3 9
+ neighbor 10.99.0.1 timers connect 1
+ neighbor 10.99.0.2 remote-as 65000
+ neighbor 10.99.0.2 timers 3 9
+ neighbor 10.99.0.2 timers connect 1
+ address-family l2vpn evpn
+  neighbor 10.99.0.1 activate
+  neighbor 10.99.0.2 activate
+  advertise-all-vni
+ exit-address-family
+router bgp 65003 vrf red
+ bgp router-id 10.99.0.3
+ no bgp ebgp-requires-policy
+ address-family ipv4 unicast
+  redistribute connected
+  maximum-paths 8
+ exit-address-family
+ address-family l2vpn evpn
+  advertise ipv4 unicast
+  route-target import 65000:5000
+  route-target export 65003:5000
+ exit-address-family
+CONF
+chown -R frr:frr "$D"
+# zebra and bgpd see only the VRF netns, under the VRF's name (lab-recipes.md §5.2).
+for d in zebra bgpd; do
+  extra=""; [ $d = zebra ] && extra="--vrfwnetns"
+  nsx pe3 sh -c "mount --bind /run/netns/$P-pe3red $D/netns/red && mount --rbind $D/netns /run/netns && \
+    exec /usr/lib/frr/$d $extra -d -u frr -g frr -f $D/$d.conf -i $D/run/$d.pid -z $D/run/zserv.api \
+    --vty_socket $D/run -A 127.0.0.1 -P 0 --log file:$D/$d.log"
+  wait_until 10 test -s "$D/run/$d.pid"
+  PIDS+=("$(cat "$D/run/$d.pid")")
+done
+vty() { nsx pe3 vtysh --vty_socket "$D/run" -c "$@"; }
+
+log "PE1 and PE2 (tandem) start; sessions come up"
+tandemd_start pe1 pe1 "$LAB/pe1.yaml" || { FAILED=1; lab_summary; exit 1; }
+tandemd_start pe2 pe2 "$LAB/pe2.yaml" || { FAILED=1; lab_summary; exit 1; }
+established() { ctl_jq "$1" '[.neighbors[] | select(.state == "Established")] | length == 2' bgp summary; }
+check "PE1 has both sessions Established (PE2 iBGP, FRR eBGP)" wait_until 60 established pe1
+check "PE2 has both sessions Established" wait_until 30 established pe2
+frr_up() { vty 'show bgp summary json' | jq -e '[.l2VpnEvpn.peers[] | select(.state == "Established")] | length == 2' >/dev/null; }
+check "FRR has both sessions Established in l2vpn evpn" wait_until 30 frr_up
+check "the CE's LAG uses both PEs" wait_until 30 ovs_members_are ce lag0 enabled enabled
+
+log "1. routes: ECMP at PE3 (FRR, kernel), PE3's subnet in tandem's VRF red"
+frr_ecmp() {
+  vty 'show ip route vrf red 192.0.2.0/24 json' >"$LAB/frr-route.json"
+  json_true "$LAB/frr-route.json" '[.["192.0.2.0/24"][0].nexthops[] | select(.fib == true) | .ip] | sort == ["10.99.0.1", "10.99.0.2"]'
+}
+check "FRR installs 192.0.2.0/24 in VRF red with next hops PE1 and PE2" wait_until 30 frr_ecmp
+nsx pe3red ip route show vrf red 2>/dev/null || nsx pe3red ip route show 192.0.2.0/24
+check "the kernel of PE3 holds the route with two next hops" bash -c "ip -n $P-pe3red route show 192.0.2.0/24 | grep -c 'nexthop via' | grep -qx 2"
+rmac1=$(ctl pe1 --json show evpn core | jq -r '.local[0]."router-mac"')
+rmac2=$(ctl pe2 --json show evpn core | jq -r '.local[0]."router-mac"')
+note "router MACs: PE1 $rmac1, PE2 $rmac2"
+check "PE3's kernel uses PE1's router MAC for its VTEP (from the Router's MAC EC)" \
+  bash -c "ip -n $P-pe3red neigh show 10.99.0.1 | grep -qi '$rmac1'"
+check "PE3's kernel uses PE2's router MAC for its VTEP" \
+  bash -c "ip -n $P-pe3red neigh show 10.99.0.2 | grep -qi '$rmac2'"
+core_has_rh() { ctl_jq "$1" '.vrfs.red[] | select(.prefix == "198.51.100.0/24") | .tunnels == [{"vtep": "10.99.0.3", "vni": 5000, "router-mac": "02:00:00:00:03:03"}]' evpn core; }
+check "PE1 installs 198.51.100.0/24 through PE3's tunnel (VTEP, VNI, router MAC)" wait_until 20 core_has_rh pe1
+check "PE2 does too" wait_until 20 core_has_rh pe2
+ctl pe1 show evpn core
+
+[ -n "${LAB_HOLD:-}" ] && { echo "holding: P=$P LAB=$LAB"; sleep "$LAB_HOLD"; }
+log "2. traffic: rh <-> CE hosts across the VXLAN core, spread over PE1 and PE2"
+for i in 1 2 3 4; do check "rh reaches h$i (192.0.2.1$i)" ping_ok rh 192.0.2.1$i 5; done
+decap() { ctl "$1" --json show counters | jq '.vxlan.decapsulated'; }
+d1=$(decap pe1); d2=$(decap pe2)
+# 4 hosts x 64 source ports, 5 rounds: 1280 datagrams over 256 flows.
+nsx rh python3 -c '
+import socket, time
+socks = []
+for p in range(42000, 42064):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
+for _ in range(5):
+    for s in socks:
+        for h in range(11, 15): s.sendto(b"x" * 64, ("192.0.2.%d" % h, 9))
+    time.sleep(0.2)'
+sleep 1
+e1=$(( $(decap pe1) - d1 )); e2=$(( $(decap pe2) - d2 ))
+note "1280 datagrams from rh: PE1 decapsulated $e1, PE2 $e2"
+check "both PEs carry a share of PE3's traffic (each > 20 %)" test "$e1" -gt 256 -a "$e2" -gt 256
+check "together they carry all of it" test $((e1 + e2)) -ge 1280
+
+log "3. failure: PE1's ES member goes down under a 1000 pps stream from rh to h1"
+# seq_rx_at NS PORT OUT: sequence numbers received in NS on PORT (ends after 3 s of silence).
+nsx h1 timeout 60 python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 7000)); s.settimeout(3)
+with open(sys.argv[1], "w") as f:
+    while True:
+        try: d, _ = s.recvfrom(64)
+        except socket.timeout: break
+        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$LAB/seq.h1" &
+RX=$!
+sleep 0.5
+# 64 source ports round-robin, so about half the stream goes through PE1.
+nsx rh python3 -c '
+import socket, struct, sys, time
+socks = []
+for p in range(43000, 43064):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
+rate, secs = 1000, 8.0
+t0 = time.perf_counter(); n = int(rate * secs)
+for i in range(n):
+    while time.perf_counter() < t0 + i / rate: pass
+    socks[i % 64].sendto(struct.pack("!I", i) + b"x" * 60, ("192.0.2.11", 7000))
+print(n)' >"$LAB/seq.sent" &
+TX=$!
+sleep 2
+t0=$(date +%s%N)
+ip -n "$P-pe1" link set l1b down
+since() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
+if time_until 20 ctl_jq pe1 '."down-interfaces" == ["ce1.10"]' evpn core >/dev/null; then ms=$(since); else ms=timeout; fi
+note "PE1 repaired locally (ES interface out of its FIB, RT-5 withdrawn) ${ms} ms after its member went down"
+if time_until 20 bash -c "! ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.1" >/dev/null; then ms=$(since); else ms=timeout; fi
+note "PE3's kernel dropped PE1 from the ECMP route ${ms} ms after the failure"
+wait "$TX"; wait "$RX" 2>/dev/null
+sent=$(cat "$LAB/seq.sent"); got=$(sort -un "$LAB/seq.h1" | wc -l)
+LOST=$((sent - got))
+note "stream: sent $sent, received $got: $LOST ms of outage at 1000 pps (member down)"
+check "the stream survived the failure (outage under 5 s)" test "$got" -gt 0 -a "$LOST" -lt 5000
+check "FRR's route now has PE2 only" bash -c "ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.2 && ! ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.1"
+for i in 1 2 3 4; do check "rh still reaches h$i" ping_ok rh 192.0.2.1$i 5; done
+lab_summary
