@@ -306,6 +306,13 @@ pub struct Vrf {
     /// this VRF. Default: `02:<router id>:<VRF index>`, unique per PE and VRF.
     #[serde(default)]
     pub router_mac: Option<MacAddr>,
+    /// IP aliasing (draft-ietf-bess-evpn-ip-aliasing): prefixes behind an Ethernet Segment
+    /// (its interfaces' subnets, CE routes) go to the core with the ESI as overlay index, so
+    /// remote PEs balance over every PE of the segment (IP A-D routes) and drop a failed PE
+    /// for all of them at once (mass withdraw). Off: one RT-5 per PE, ESI 0 (RFC 9136 §4.4.1),
+    /// which every RFC 9136 PE (FRR 8.4 included) resolves by its next hop.
+    #[serde(default)]
+    pub ip_aliasing: bool,
 }
 
 /// VXLAN tunnel endpoint (RFC 7348, RFC 8365). The underlay is the BGP VRF: `source` is one

@@ -73,6 +73,9 @@ struct ControlStats {
     inject_full: u64,
     mbuf_alloc_failed: u64,
     publishes: u64,
+    /// FIB rebuilds of a VRF, and overlay changes that only rewrote next-hop groups.
+    fib_builds: u64,
+    group_only_updates: u64,
 }
 
 /// The draft's ARP/ND sync (RT-2) state of this PE.
@@ -96,6 +99,9 @@ struct SyncState {
     rt5_waiting: std::collections::HashSet<crate::bgp::packet::evpn::EvpnRoute>,
     /// VRFs whose synced CE routes changed: their FIB is rebuilt once per batch.
     fib_stale: Vec<VrfId>,
+    /// VRFs whose overlay routes or groups changed: the groups are rebuilt once per batch,
+    /// the FIB only if a prefix or its group index changed.
+    core_stale: Vec<VrfId>,
     /// Our RT-7/RT-8s, per local membership on an ES interface.
     local_mcast: HashMap<crate::mcast::Key, Vec<crate::evpn::Local>>,
     /// Received RT-7s (by route key) and the membership each installed.
@@ -254,6 +260,8 @@ pub struct Instance {
     /// Other PEs' RT-5s as overlay routes (the EVPN core), and each VRF's groups as published.
     core: crate::overlay::Core,
     overlays: Vec<Arc<dataplane::tables::Overlay>>,
+    /// The overlay routes each VRF's FIB was built with.
+    overlay_routes: Vec<Vec<(config::Prefix, u32)>>,
     /// The VXLAN endpoint as published.
     vxlan: Option<Arc<dataplane::tables::Vxlan>>,
     /// Interfaces whose link has no member: their routes are out of the FIB (local repair).
@@ -594,7 +602,11 @@ impl Instance {
             .map(|p| {
                 p.devargs
                     .starts_with("net_af_packet")
-                    .then(|| p.devargs.split(',').find_map(|kv| kv.strip_prefix("iface=")))
+                    .then(|| {
+                        p.devargs
+                            .split(',')
+                            .find_map(|kv| kv.strip_prefix("iface="))
+                    })
                     .flatten()
                     .map(str::to_string)
             })
@@ -621,6 +633,7 @@ impl Instance {
             host_netns,
             routes,
             core: Default::default(),
+            overlay_routes: vec![Vec::new(); overlays.len()],
             overlays,
             vxlan,
             down_ifaces: Vec::new(),
@@ -818,6 +831,9 @@ impl Instance {
         for k in keys.iter().filter(|k| k.code() == 5) {
             self.rt5_import(k);
             self.core_import(k);
+        }
+        for k in keys.iter().filter(|k| k.code() == 1) {
+            self.core_ad_import(k);
         }
         for k in keys.iter().filter(|k| k.code() == 7) {
             self.rt7_import(k, lost);
@@ -1316,6 +1332,19 @@ impl Instance {
                 self.sync.stats.rt5_not_ours += 1;
                 return None;
             };
+            // The segment's own subnet from an ES peer (IP aliasing toward the core) is no
+            // CE route: it stays an overlay route (the local repair path).
+            let ifc = &self.topo.ifaces[usize::from(iface)];
+            let own_subnet = ifc
+                .v4
+                .iter()
+                .map(|(a, l)| (IpAddr::V4(*a), *l))
+                .chain(ifc.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l)))
+                .any(|(a, l)| config::Prefix::new(a, l) == prefix);
+            if own_subnet {
+                self.sync.stats.rt5_not_ours += 1;
+                return None;
+            }
             let mut ns = self
                 .neigh
                 .entries()
@@ -1396,9 +1425,28 @@ impl Instance {
         let mut dirty = std::mem::take(&mut self.sync.fib_stale);
         dirty.sort_unstable();
         dirty.dedup();
+        let mut core = std::mem::take(&mut self.sync.core_stale);
+        core.sort_unstable();
+        core.dedup();
+        core.retain(|v| dirty.binary_search(v).is_err());
         let any = !dirty.is_empty();
         for v in dirty {
             self.build_routes(v);
+        }
+        for v in core {
+            let vi = usize::from(v);
+            let old = &self.overlays[vi];
+            let (routes, ov) = self.core.build(v, old.vni, old.router_mac);
+            if routes == self.overlay_routes[vi] {
+                // Same prefixes on the same groups: swap the groups only (mass withdraw).
+                if *self.overlays[vi] != ov {
+                    self.overlays[vi] = Arc::new(ov);
+                    self.republish.push(v);
+                    self.stats.group_only_updates += 1;
+                }
+            } else {
+                self.build_routes(v);
+            }
         }
         if any && self.vxlan.is_some() {
             self.publish_local();
@@ -1424,6 +1472,8 @@ impl Instance {
             down: &self.down_ifaces,
         };
         self.routes[vi] = Arc::new(build::routes_with(&self.cfg, &self.topo, v, &learned));
+        self.overlay_routes[vi] = overlay;
+        self.stats.fib_builds += 1;
         if *self.overlays[vi] != ov {
             self.overlays[vi] = Arc::new(ov);
         }
@@ -1446,7 +1496,20 @@ impl Instance {
             }
         };
         let changed = self.core.set(k, want);
-        self.sync.fib_stale.extend(changed);
+        self.sync.core_stale.extend(changed);
+    }
+
+    /// A received RT-1: an A-D route of the EVPN core (IP aliasing, mass withdraw).
+    fn core_ad_import(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute) {
+        if self.vxlan.is_none() {
+            return;
+        }
+        let own = self.vxlan.as_ref().map(|x| x.source);
+        let want = self
+            .best(k)
+            .and_then(|(_, e)| crate::overlay::remote_ad(&self.cfg, e, own));
+        let changed = self.core.set_ad(k, want);
+        self.sync.core_stale.extend(changed);
     }
 
     /// Links changed (LACP, ES up/down): interfaces whose link lost its last member leave
@@ -1511,7 +1574,17 @@ impl Instance {
             }
             let vid = vi as VrfId;
             let up = |i: &IfaceId| !self.down_ifaces.contains(i);
-            let mut prefixes: std::collections::BTreeSet<config::Prefix> = Default::default();
+            // With IP aliasing, a prefix behind a segment that is up carries its ESI.
+            let esi_of = |i: IfaceId| {
+                self.sync
+                    .iface_es
+                    .get(&i)
+                    .map(|(si, _)| &self.segments[*si])
+                    .filter(|s| v.ip_aliasing && s.up)
+                    .map_or(config::Esi::ZERO, |s| s.esi)
+            };
+            let mut prefixes: std::collections::BTreeMap<config::Prefix, config::Esi> =
+                Default::default();
             for i in self
                 .topo
                 .ifaces
@@ -1520,7 +1593,7 @@ impl Instance {
             {
                 let v4 = i.v4.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
                 for (a, l) in v4.chain(i.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l))) {
-                    prefixes.insert(config::Prefix::new(a, l));
+                    prefixes.insert(config::Prefix::new(a, l), esi_of(i.id));
                 }
             }
             for r in &v.routes {
@@ -1530,8 +1603,14 @@ impl Instance {
                         .iter()
                         .find(|i| i.vrf == vid && i.subnet_addr(gw).is_some())
                 });
-                if r.blackhole || through.is_some_and(|i| up(&i.id)) {
-                    prefixes.insert(r.prefix);
+                match through {
+                    Some(i) if up(&i.id) => {
+                        prefixes.insert(r.prefix, esi_of(i.id));
+                    }
+                    None if r.blackhole => {
+                        prefixes.insert(r.prefix, config::Esi::ZERO);
+                    }
+                    _ => {}
                 }
             }
             for r in self
@@ -1540,11 +1619,11 @@ impl Instance {
                 .values()
                 .filter(|r| r.vrf == vid && up(&r.iface))
             {
-                prefixes.insert(r.prefix);
+                prefixes.insert(r.prefix, esi_of(r.iface));
             }
-            for p in prefixes {
+            for (p, esi) in prefixes {
                 if !synced.contains(&(vid, p)) {
-                    out.push(crate::evpn::core_rt5(&self.cfg, rid, vi, p));
+                    out.push(crate::evpn::core_rt5(&self.cfg, rid, vi, p, esi));
                 }
             }
         }
@@ -1782,9 +1861,7 @@ impl Instance {
                     .any(|m| m.link_up && m.rx == lacp::RxState::Current),
                 None => self.topo.links.iter().any(|l| {
                     l.name == self.cfg.bundles[bi].name.as_str()
-                        && l.members
-                            .iter()
-                            .any(|p| self.port_up(*p))
+                        && l.members.iter().any(|p| self.port_up(*p))
                 }),
             };
             // An `auto` ESI: type 1 from the CE's LACP system and key, once heard.
@@ -1928,7 +2005,13 @@ impl Instance {
         let ups: Vec<Vec<bool>> = self
             .bundles
             .iter()
-            .map(|b| b.lacp.members.iter().map(|m| self.port_up(m.port)).collect())
+            .map(|b| {
+                b.lacp
+                    .members
+                    .iter()
+                    .map(|m| self.port_up(m.port))
+                    .collect()
+            })
             .collect();
         for (b, ups) in self.bundles.iter_mut().zip(ups) {
             for (j, up) in ups.into_iter().enumerate() {
@@ -2354,10 +2437,7 @@ impl Instance {
             .iter()
             .map(|i| {
                 let link = &self.topo.links[usize::from(i.link)];
-                let up = link
-                    .members
-                    .iter()
-                    .any(|p| self.port_up(*p));
+                let up = link.members.iter().any(|p| self.port_up(*p));
                 let c = |f: fn(
                     &dataplane::counters::IfaceCounters,
                 ) -> &std::sync::atomic::AtomicU64| {

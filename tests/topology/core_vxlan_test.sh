@@ -11,6 +11,11 @@
 #  3. PE1's ES member goes down under a sequenced stream from rh to h1: PE1 repairs locally
 #     (its ES subnet follows the overlay route through PE2) and withdraws its RT-5; FRR drops
 #     PE1 from the group; the stream's loss is reported as the outage in ms.
+#  4. PE3 becomes a third tandem, and PE1/PE2 advertise with IP aliasing (RT-5 with the ESI,
+#     IP A-D per EVI + A-D per ES): PE3 resolves the CE subnet to a group over both PEs and
+#     spreads flows over them; failures under a 1000 pps stream (outage = lost packets at
+#     1000 pps): PE1's member down (mass withdraw: PE3 rewrites one group, no FIB rebuild),
+#     PE1's core link down, PE1 killed (both seen by PE3 through its BGP hold time, 3 s).
 . "$(dirname "$0")/lib.sh"
 [ -x /usr/lib/frr/zebra ] || { echo "FRR missing (apt-get install frr)"; exit 1; }
 lab_init
@@ -56,6 +61,7 @@ vrfs:
   - { name: core }
   - name: red
     vni: 5000
+    ip-aliasing: ${8:-false}
     route-targets: { import: ["65000:5000", "65003:5000"], export: ["65000:5000"] }
     # Sync routes carry the ES-Import RT + EVI-RT only: remote PEs see the subnet (ECMP over
     # both PEs), not per-host routes through whichever PE heard each host.
@@ -234,4 +240,117 @@ note "stream: sent $sent, received $got: $LOST ms of outage at 1000 pps (member 
 check "the stream survived the failure (outage under 5 s)" test "$got" -gt 0 -a "$LOST" -lt 5000
 check "FRR's route now has PE2 only" bash -c "ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.2 && ! ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.1"
 for i in 1 2 3 4; do check "rh still reaches h$i" ping_ok rh 192.0.2.1$i 5; done
+
+log "4. PE3 = tandem; PE1 and PE2 with IP aliasing"
+for pid in $(cat "$D/run/bgpd.pid" "$D/run/zebra.pid"); do kill "$pid" 2>/dev/null || true; done
+ip -n "$P-pe1" link set l1b up
+ip -n "$P-pe3" addr del 10.99.0.3/24 dev c3
+netns_add rt
+veth pe3 r3t rt eth0
+host_addr rt 198.51.100.10/24 198.51.100.1
+cat >"$LAB/pe3.yaml" <<YAML
+name: ${P}pe3
+eal: { lcores: "0", hugepages: auto, memory-mb: 256 }
+ports:
+  - { name: core, devargs: "net_af_packet0,iface=c3", vrf: core, addresses: [10.99.0.3/24] }
+  - { name: acc, devargs: "net_af_packet1,iface=r3t", vrf: red, addresses: [198.51.100.1/24] }
+vrfs:
+  - { name: core }
+  - name: red
+    vni: 5000
+    router-mac: "02:00:00:00:03:03"
+    route-targets: { import: ["65000:5000"], export: ["65003:5000"] }
+bgp:
+  asn: 65003
+  router-id: 10.99.0.3
+  vrf: core
+  neighbors:
+    - { address: 10.99.0.1, remote-as: 65000, hold-time: 3, connect-retry-s: 1 }
+    - { address: 10.99.0.2, remote-as: 65000, hold-time: 3, connect-retry-s: 1 }
+vxlan: { source: 10.99.0.3 }
+api: { socket: $LAB/pe3.sock }
+YAML
+for n in pe1 pe2; do eval "kill \$PID_$n"; eval "wait \$PID_$n" 2>/dev/null; done
+pe_conf pe1 l1b c1 10.99.0.1 0x0101 10.99.0.2 1 true
+pe_conf pe2 l2b c2 10.99.0.2 0x0201 10.99.0.1 2 true
+tandemd_start pe1 pe1 "$LAB/pe1.yaml" && tandemd_start pe2 pe2 "$LAB/pe2.yaml" && tandemd_start pe3 pe3 "$LAB/pe3.yaml" || { FAILED=1; lab_summary; exit 1; }
+check "PE3 (tandem) has both sessions Established" wait_until 60 established pe3
+check "the CE's LAG uses both PEs again" wait_until 30 ovs_members_are ce lag0 enabled enabled
+both() { ctl_jq pe3 '.vrfs.red[] | select(.prefix == "192.0.2.0/24") | (.esi == ["'$ESI'"]) and ([.tunnels[].vtep] == ["10.99.0.1", "10.99.0.2"])' evpn core; }
+check "PE3 resolves 192.0.2.0/24 (ESI overlay index) to both PEs through their A-D routes" wait_until 30 both
+check "PE3 knows the segment from both PEs' A-D per-ES routes" ctl_jq pe3 '.segments[] | select(.esi == "'$ESI'") | .pes == ["10.99.0.1", "10.99.0.2"]' evpn core
+ctl pe3 show evpn core
+for i in 1 2 3 4; do check "rt reaches h$i through tandem PE3" ping_ok rt 192.0.2.1$i 5; done
+d1=$(decap pe1); d2=$(decap pe2)
+nsx rt python3 -c '
+import socket, time
+socks = []
+for p in range(42000, 42064):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
+for _ in range(5):
+    for s in socks:
+        for h in range(11, 15): s.sendto(b"x" * 64, ("192.0.2.%d" % h, 9))
+    time.sleep(0.2)'
+sleep 1
+e1=$(( $(decap pe1) - d1 )); e2=$(( $(decap pe2) - d2 ))
+note "1280 datagrams from rt: PE1 decapsulated $e1, PE2 $e2"
+check "tandem PE3 spreads the flows over both PEs (each > 20 %)" test "$e1" -gt 256 -a "$e2" -gt 256
+
+# outage NAME CMD...: a 1000 pps stream from rt to h1 over 64 flows; CMD at 2 s; prints and
+# records the loss (= ms of outage for the flows that crossed the failed PE).
+outage() {
+  local name=$1; shift
+  rm -f "$LAB/seq.h1"
+  nsx h1 timeout 60 python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 7000)); s.settimeout(3)
+with open(sys.argv[1], "w") as f:
+    while True:
+        try: d, _ = s.recvfrom(64)
+        except socket.timeout: break
+        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$LAB/seq.h1" &
+  local rx=$!
+  sleep 0.5
+  nsx rt python3 -c '
+import socket, struct, sys, time
+socks = []
+for p in range(43000, 43064):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
+rate, secs = 1000, 9.0
+t0 = time.perf_counter(); n = int(rate * secs)
+for i in range(n):
+    while time.perf_counter() < t0 + i / rate: pass
+    socks[i % 64].sendto(struct.pack("!I", i) + b"x" * 60, ("192.0.2.11", 7000))
+print(n)' >"$LAB/seq.sent" &
+  local tx=$!
+  sleep 2
+  "$@"
+  wait "$tx"; wait "$rx" 2>/dev/null
+  local sent got
+  sent=$(cat "$LAB/seq.sent"); got=$(sort -un "$LAB/seq.h1" | wc -l)
+  LOST=$((sent - got))
+  note "$name: sent $sent, received $got: $LOST ms of outage at 1000 pps"
+  echo "$name $LOST" >>"$LAB/ledger"
+}
+fib1=$(ctl pe3 --json show counters | jq '.control.fib_builds')
+outage "member down (mass withdraw)" ip -n "$P-pe1" link set l1b down
+check "PE3 counted a mass withdraw" ctl_jq pe3 '.stats.mass_withdraws >= 1' evpn core
+check "PE3's group now holds PE2 only" ctl_jq pe3 '.vrfs.red[] | select(.prefix == "192.0.2.0/24") | [.tunnels[].vtep] == ["10.99.0.2"]' evpn core
+fib2=$(ctl pe3 --json show counters | jq '.control.fib_builds')
+check "PE3 rewrote the segment's group only: no FIB rebuild ($fib1 -> $fib2)" test "$fib1" = "$fib2"
+check "the member-down outage stays under 500 ms" test "$LOST" -lt 500
+ip -n "$P-pe1" link set l1b up
+check "PE1 back in PE3's group" wait_until 30 both
+
+outage "core link down" ip -n "$P-core" link set k1 down
+check "PE3 dropped PE1 after its hold time" ctl_jq pe3 '.vrfs.red[] | select(.prefix == "192.0.2.0/24") | [.tunnels[].vtep] == ["10.99.0.2"]' evpn core
+ip -n "$P-core" link set k1 up
+check "PE1 back in PE3's group" wait_until 60 both
+
+outage "PE1 killed" kill -9 "$PID_pe1"
+check "PE3 dropped PE1" ctl_jq pe3 '.vrfs.red[] | select(.prefix == "192.0.2.0/24") | [.tunnels[].vtep] == ["10.99.0.2"]' evpn core
+for i in 1 2 3 4; do check "rt still reaches h$i" ping_ok rt 192.0.2.1$i 5; done
+log "convergence ledger (ms of outage at 1000 pps, 64 flows over 2 PEs)"
+cat "$LAB/ledger"
+[ -n "${LEDGER_OUT:-}" ] && cat "$LAB/ledger" >>"$LEDGER_OUT"
 lab_summary

@@ -187,9 +187,15 @@ pub fn router_mac(cfg: &Config, router_id: Ipv4Addr, vrf: usize) -> MacAddr {
 }
 
 /// The route toward the EVPN core for a prefix of a VRF with an L3 VNI (RFC 9136 §4.4.1,
-/// interface-less IP-VRF-to-IP-VRF): VRF RD, ESI 0, tag 0, GW IP 0, label = the VNI, the
-/// VRF's export RTs, Router's MAC and the VXLAN encapsulation.
-pub fn core_rt5(cfg: &Config, router_id: Ipv4Addr, vrf: usize, prefix: config::Prefix) -> Local {
+/// interface-less IP-VRF-to-IP-VRF): VRF RD, ESI 0 (or the segment's with IP aliasing), tag 0,
+/// GW IP 0, label = the VNI, the VRF's export RTs, Router's MAC and the VXLAN encapsulation.
+pub fn core_rt5(
+    cfg: &Config,
+    router_id: Ipv4Addr,
+    vrf: usize,
+    prefix: config::Prefix,
+    esi: Esi,
+) -> Local {
     let zero = if prefix.addr().is_ipv4() {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     } else {
@@ -207,7 +213,7 @@ pub fn core_rt5(cfg: &Config, router_id: Ipv4Addr, vrf: usize, prefix: config::P
     Local {
         route: EvpnRoute::IpPrefix {
             rd: vrf_rd(cfg, router_id, vrf),
-            esi: Esi::ZERO,
+            esi,
             tag: 0,
             prefix: prefix.addr(),
             len: prefix.len(),

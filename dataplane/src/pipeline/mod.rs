@@ -205,9 +205,15 @@ fn arp_input<B: PacketBuf, S: Sink>(
     l2_output(cx.snap, cx.ctr, iface.id, a.sha, ethertype::ARP, 0, pkt)
 }
 
-fn flow_hash(src: &[u8], dst: &[u8]) -> u32 {
+/// The ECMP / LAG hash of a flow: addresses, and the TCP/UDP ports when `ports` holds them
+/// (the first 4 octets of the transport header; 0 otherwise).
+fn flow_hash(src: &[u8], dst: &[u8], ports: [u8; 4]) -> u32 {
     let mut h: u32 = 0x9e37_79b9;
-    for c in src.chunks_exact(4).chain(dst.chunks_exact(4)) {
+    for c in src
+        .chunks_exact(4)
+        .chain(dst.chunks_exact(4))
+        .chain(std::iter::once(&ports[..]))
+    {
         h = (h ^ u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).wrapping_mul(0x0100_0193);
     }
     // murmur3's finaliser: every input bit reaches the low bits that pick a member/tunnel.
@@ -353,7 +359,7 @@ fn ip4_input<B: PacketBuf, S: Sink>(
                     nh,
                     IpAddr::V4(src),
                     ethertype::IPV4,
-                    flow_hash(&src.octets(), &dst.octets()),
+                    flow_hash(&src.octets(), &dst.octets(), [0; 4]),
                     pkt,
                 );
             }
@@ -374,9 +380,26 @@ fn ip4_input<B: PacketBuf, S: Sink>(
         nh,
         IpAddr::V4(dst),
         ethertype::IPV4,
-        flow_hash(&src.octets(), &dst.octets()),
+        flow_hash(
+            &src.octets(),
+            &dst.octets(),
+            l4_ports(proto, frag, pkt.data().get(ihl..)),
+        ),
         pkt,
     )
+}
+
+/// The port octets of a TCP or UDP header (not of a fragment), for the flow hash.
+#[inline]
+fn l4_ports(proto: u8, frag: bool, l4: Option<&[u8]>) -> [u8; 4] {
+    match l4 {
+        Some(b)
+            if !frag && (proto == ipv4::PROTO_UDP || proto == ipv4::PROTO_TCP) && b.len() >= 4 =>
+        {
+            [b[0], b[1], b[2], b[3]]
+        }
+        _ => [0; 4],
+    }
 }
 
 fn ip6_input<B: PacketBuf, S: Sink>(
@@ -396,7 +419,12 @@ fn ip6_input<B: PacketBuf, S: Sink>(
         Err(_) => return Verdict::Drop(DropReason::Ipv6Malformed),
     };
     pkt.truncate(total);
-    let hash = flow_hash(&src, &dst);
+    // Transport ports when TCP/UDP follows the fixed header directly (no extension headers).
+    let hash = flow_hash(
+        &src,
+        &dst,
+        l4_ports(next, false, pkt.data().get(ipv6::HDR..)),
+    );
     let (ifc, src_mac) = match ingress {
         Ingress::Wire(i, m) => (i, m),
         Ingress::Host | Ingress::Core => return ip6_routed(cx, vrf, ingress, hlim, hash, pkt),
