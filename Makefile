@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:/opt/tandem/ovs/usr/bin:/opt/tandem/ovs/usr/sbin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: all deps build lab test unit loom fuzz topology bench bench-bgp clean
+.PHONY: all deps build lab test unit loom fuzz topology bench bench-bgp bench-convergence clean
 
 all: build
 
@@ -36,6 +36,10 @@ topology: build
 bench: build
 	$(CARGO) run --release -p tandem-bench -- fib
 	bash bench/bgp_import.sh
+
+# Outage per failure case in the 3-PE EVPN core lab, median of RUNS runs.
+bench-convergence: build
+	bash bench/convergence.sh $${RUNS:-5}
 
 # EVPN import NLRI/s: tandemd vs GoBGP vs FRR on the same stream (ROUTES, RUNS).
 bench-bgp: build

@@ -26,6 +26,10 @@ pub enum Request {
     },
     /// Ethernet Segments with their peers and DF election results.
     Es,
+    /// One segment's event log (by name, or any ESI with events, e.g. a remote one).
+    EsEvents {
+        es: String,
+    },
     /// The draft's route sync: what was sent and received per Ethernet Segment.
     Sync,
     /// Multicast memberships, local (IGMP) and synced (RT-7).

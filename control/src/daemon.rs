@@ -262,6 +262,10 @@ pub struct Instance {
     overlays: Vec<Arc<dataplane::tables::Overlay>>,
     /// The overlay routes each VRF's FIB was built with.
     overlay_routes: Vec<Vec<(config::Prefix, u32)>>,
+    /// Per-ESI event log (local and remote segments).
+    es_events: crate::events::EsEvents,
+    /// ESIs whose A-D routes changed: their FIB/group update is logged after the publish.
+    es_pending: Vec<config::Esi>,
     /// The VXLAN endpoint as published.
     vxlan: Option<Arc<dataplane::tables::Vxlan>>,
     /// Interfaces whose link has no member: their routes are out of the FIB (local repair).
@@ -633,6 +637,8 @@ impl Instance {
             host_netns,
             routes,
             core: Default::default(),
+            es_events: crate::events::EsEvents::new(Instant::now()),
+            es_pending: Vec::new(),
             overlay_routes: vec![Vec::new(); overlays.len()],
             overlays,
             vxlan,
@@ -1430,6 +1436,8 @@ impl Instance {
         core.dedup();
         core.retain(|v| dirty.binary_search(v).is_err());
         let any = !dirty.is_empty();
+        let mut rebuilt: Vec<VrfId> = dirty.clone();
+        let mut groups_only: Vec<VrfId> = Vec::new();
         for v in dirty {
             self.build_routes(v);
         }
@@ -1443,15 +1451,33 @@ impl Instance {
                     self.overlays[vi] = Arc::new(ov);
                     self.republish.push(v);
                     self.stats.group_only_updates += 1;
+                    groups_only.push(v);
                 }
             } else {
                 self.build_routes(v);
+                rebuilt.push(v);
             }
         }
         if any && self.vxlan.is_some() {
             self.publish_local();
         }
         self.publish_dirty();
+        let names = |v: &[VrfId]| -> Vec<String> {
+            v.iter()
+                .map(|v| self.topo.vrf_names[usize::from(*v)].clone())
+                .collect()
+        };
+        let detail = format!(
+            "published: groups rewritten in {:?}, FIB rebuilt in {:?}",
+            names(&groups_only),
+            names(&rebuilt)
+        );
+        let pending = std::mem::take(&mut self.es_pending);
+        if !groups_only.is_empty() || !rebuilt.is_empty() {
+            for esi in pending {
+                self.es_events.record(esi, "fib-updated", detail.clone());
+            }
+        }
     }
 
     /// Recomputes VRF `v`'s FIB and overlay groups (published with the next snapshot).
@@ -1508,6 +1534,20 @@ impl Instance {
         let want = self
             .best(k)
             .and_then(|(_, e)| crate::overlay::remote_ad(&self.cfg, e, own));
+        use crate::overlay::Ad;
+        match (self.core.ad(k), &want) {
+            (Some(Ad::Es { esi, vtep, .. }), None) => {
+                let (esi, d) = (*esi, format!("A-D per ES withdrawn by {vtep}"));
+                self.es_events.record(esi, "withdraw-received", d);
+                self.es_pending.push(esi);
+            }
+            (None, Some(Ad::Es { esi, vtep, .. })) => {
+                let (esi, d) = (*esi, format!("A-D per ES from {vtep}"));
+                self.es_events.record(esi, "ad-received", d);
+                self.es_pending.push(esi);
+            }
+            _ => {}
+        }
         let changed = self.core.set_ad(k, want);
         self.sync.core_stale.extend(changed);
     }
@@ -1540,9 +1580,50 @@ impl Instance {
         vrfs.sort_unstable();
         vrfs.dedup();
         tracing::info!(?down, "interfaces without a link member changed");
+        let newly: Vec<(IfaceId, bool)> = down
+            .iter()
+            .filter(|i| !self.down_ifaces.contains(i))
+            .map(|i| (*i, true))
+            .chain(
+                self.down_ifaces
+                    .iter()
+                    .filter(|i| !down.contains(i))
+                    .map(|i| (*i, false)),
+            )
+            .collect();
         self.down_ifaces = down;
         for v in vrfs {
             self.build_routes(v);
+        }
+        for (i, is_down) in newly {
+            let Some(&(si, _)) = self.sync.iface_es.get(&i) else {
+                continue;
+            };
+            let ifc = &self.topo.ifaces[usize::from(i)];
+            let vi = usize::from(ifc.vrf);
+            // Where the interface's subnets go now: the overlay group of the same prefix.
+            let via: Vec<String> = ifc
+                .v4
+                .iter()
+                .map(|(a, l)| config::Prefix::new(IpAddr::V4(*a), *l))
+                .filter_map(|p| {
+                    let g = self.overlay_routes[vi].iter().find(|(q, _)| *q == p)?.1;
+                    let ts = self.overlays[vi].groups.get(g as usize)?;
+                    let vteps: Vec<String> = ts.iter().map(|t| t.vtep.to_string()).collect();
+                    Some(format!("{p} via {}", vteps.join("+")))
+                })
+                .collect();
+            let (what, detail) = if is_down {
+                let to = if via.is_empty() {
+                    "no overlay route: dropped".to_string()
+                } else {
+                    via.join(", ")
+                };
+                ("redirect", format!("{}: {to}", ifc.name))
+            } else {
+                ("redirect-end", ifc.name.clone())
+            };
+            self.es_events.record(self.segments[si].esi, what, detail);
         }
         if self.vxlan.is_some() {
             self.publish_local();
@@ -1851,6 +1932,7 @@ impl Instance {
     /// `rescan`: the peers' RT-4s may have changed (an UPDATE carried one, a session ended).
     fn es_update(&mut self, now: Instant, rescan: bool) {
         let mut routes_changed = false;
+        let mut flipped = Vec::new();
         for si in 0..self.segments.len() {
             let bi = self.segments[si].bundle;
             let up = match self.bundles.iter().find(|b| b.segment == Some(si)) {
@@ -1886,6 +1968,9 @@ impl Instance {
             if s.set_up(now, up) {
                 tracing::info!(es = %s.name, esi = %s.esi, up, "ethernet segment");
                 routes_changed = true;
+                flipped.push((s.esi, up));
+                let what = if up { "es-up" } else { "es-down" };
+                self.es_events.record(s.esi, what, s.name.clone());
             }
             if rescan {
                 let remote = s.remote(self.peers.values().map(|p| &p.rib));
@@ -1898,6 +1983,20 @@ impl Instance {
         self.apply_roles(now);
         if routes_changed {
             self.publish_local();
+            for (esi, up) in flipped {
+                let (what, detail) = if up {
+                    (
+                        "routes-advertised",
+                        "RT-4, A-D per ES and per EVI, RT-5 behind the segment",
+                    )
+                } else {
+                    (
+                        "routes-withdrawn",
+                        "RT-4, A-D per ES (mass withdraw) and per EVI, RT-5 behind the segment",
+                    )
+                };
+                self.es_events.record(esi, what, detail.into());
+            }
         }
     }
 
@@ -2013,13 +2112,25 @@ impl Instance {
                     .collect()
             })
             .collect();
+        let mut flips = Vec::new();
         for (b, ups) in self.bundles.iter_mut().zip(ups) {
             for (j, up) in ups.into_iter().enumerate() {
+                let m = &b.lacp.members[j];
+                if m.link_up != up {
+                    if let Some(si) = b.segment {
+                        flips.push((si, m.port, up));
+                    }
+                }
                 b.lacp.link(now, j, up);
             }
             for (j, pdu) in b.lacp.tick(now) {
                 out.push((b.lacp.members[j].port, pdu));
             }
+        }
+        for (si, port, up) in flips {
+            let name = self.ports[usize::from(port)].name.clone();
+            let what = if up { "member-up" } else { "member-down" };
+            self.es_events.record(self.segments[si].esi, what, name);
         }
         for (port, pdu) in out {
             self.send_lacpdu(port, &pdu);
@@ -2235,6 +2346,7 @@ impl Instance {
             Request::Es => Ok(self.es_views()),
             Request::Sync => Ok(self.sync_view()),
             Request::Core => Ok(self.core_view()),
+            Request::EsEvents { es } => self.es_event_view(&es),
             Request::Multicast => Ok(self.mcast_views()),
             Request::SetBundle { name, role } => self.set_bundle(&name, role.as_deref()),
         };
@@ -2556,6 +2668,26 @@ impl Instance {
             .collect();
         v.sort_by(|a, b| (&a.vrf, &a.interface, &a.ip).cmp(&(&b.vrf, &b.interface, &b.ip)));
         v
+    }
+
+    /// `show es X events`: X is a local segment's name or any ESI this PE has events for.
+    fn es_event_view(&self, es: &str) -> Result<serde_json::Value, String> {
+        let esi = match self.segments.iter().find(|s| s.name == es) {
+            Some(s) => s.esi,
+            None => es.parse::<config::Esi>().map_err(|_| {
+                let known: Vec<String> = self
+                    .segments
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .chain(self.es_events.esis().iter().map(|e| e.to_string()))
+                    .collect();
+                format!("no Ethernet Segment `{es}` (known: {})", known.join(", "))
+            })?,
+        };
+        Ok(serde_json::json!({
+            "esi": esi.to_string(),
+            "events": self.es_events.get(&esi),
+        }))
     }
 
     fn core_view(&self) -> serde_json::Value {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bgp;
 pub mod daemon;
+pub mod events;
 pub mod evpn;
 pub mod hostif;
 pub mod lacp;

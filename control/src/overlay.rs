@@ -282,6 +282,11 @@ impl Core {
         changed
     }
 
+    /// What RT-1 `k` stands for now.
+    pub fn ad(&self, k: &EvpnRoute) -> Option<&Ad> {
+        self.ads.get(k)
+    }
+
     /// Sets what RT-1 `k` stands for; returns the VRFs whose groups may have changed.
     pub fn set_ad(&mut self, k: &EvpnRoute, want: Option<Ad>) -> Vec<VrfId> {
         let old = self.ads.remove(k);

@@ -41,6 +41,56 @@ vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode=balance-tcp vlan_mode=t
 for i in 1 2 3 4; do vsctl ce add-port br0 sw-h$i tag=10; done
 ESI="00:11:22:33:44:55:00:00:00:06"
 
+# flows SRC: 4 hosts x 64 source ports x 5 rounds = 1280 datagrams over 256 flows.
+flows() {
+  nsx "$1" python3 -c '
+import socket, time
+socks = []
+for p in range(42000, 42064):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
+for _ in range(5):
+    for s in socks:
+        for h in range(11, 15): s.sendto(b"x" * 64, ("192.0.2.%d" % h, 9))
+    time.sleep(0.2)'
+  sleep 1
+}
+# outage NAME SRC CMD...: a 1000 pps stream from host SRC to h1 over 64 flows; CMD at 2 s;
+# prints and records the loss (= ms of outage for the flows that crossed the failed PE).
+outage() {
+  local name=$1 src=$2; shift 2
+  rm -f "$LAB/seq.h1"
+  nsx h1 timeout 60 python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 7000)); s.settimeout(3)
+with open(sys.argv[1], "w") as f:
+    while True:
+        try: d, _ = s.recvfrom(64)
+        except socket.timeout: break
+        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$LAB/seq.h1" &
+  local rx=$!
+  sleep 0.5
+  nsx "$src" python3 -c '
+import socket, struct, sys, time
+socks = []
+for p in range(43000, 43064):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
+rate, secs = 1000, 9.0
+t0 = time.perf_counter(); n = int(rate * secs)
+for i in range(n):
+    while time.perf_counter() < t0 + i / rate: pass
+    socks[i % 64].sendto(struct.pack("!I", i) + b"x" * 60, ("192.0.2.11", 7000))
+print(n)' >"$LAB/seq.sent" &
+  local tx=$!
+  sleep 2
+  "$@"
+  wait "$tx"; wait "$rx" 2>/dev/null
+  local sent got
+  sent=$(cat "$LAB/seq.sent"); got=$(sort -un "$LAB/seq.h1" | wc -l)
+  LOST=$((sent - got))
+  note "$name: sent $sent, received $got: $LOST ms of outage at 1000 pps"
+  echo "$name $LOST" >>"$LAB/ledger"
+}
+
 # pe_conf NAME MEMBER CORE-IF ADDR PORT_BASE PEER
 pe_conf() {
   cat >"$LAB/$1.yaml" <<YAML
@@ -179,65 +229,29 @@ check "PE1 installs 198.51.100.0/24 through PE3's tunnel (VTEP, VNI, router MAC)
 check "PE2 does too" wait_until 20 core_has_rh pe2
 ctl pe1 show evpn core
 
-[ -n "${LAB_HOLD:-}" ] && { echo "holding: P=$P LAB=$LAB"; sleep "$LAB_HOLD"; }
 log "2. traffic: rh <-> CE hosts across the VXLAN core, spread over PE1 and PE2"
 for i in 1 2 3 4; do check "rh reaches h$i (192.0.2.1$i)" ping_ok rh 192.0.2.1$i 5; done
 decap() { ctl "$1" --json show counters | jq '.vxlan.decapsulated'; }
 d1=$(decap pe1); d2=$(decap pe2)
-# 4 hosts x 64 source ports, 5 rounds: 1280 datagrams over 256 flows.
-nsx rh python3 -c '
-import socket, time
-socks = []
-for p in range(42000, 42064):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
-for _ in range(5):
-    for s in socks:
-        for h in range(11, 15): s.sendto(b"x" * 64, ("192.0.2.%d" % h, 9))
-    time.sleep(0.2)'
-sleep 1
+flows rh
 e1=$(( $(decap pe1) - d1 )); e2=$(( $(decap pe2) - d2 ))
 note "1280 datagrams from rh: PE1 decapsulated $e1, PE2 $e2"
 check "both PEs carry a share of PE3's traffic (each > 20 %)" test "$e1" -gt 256 -a "$e2" -gt 256
 check "together they carry all of it" test $((e1 + e2)) -ge 1280
 
 log "3. failure: PE1's ES member goes down under a 1000 pps stream from rh to h1"
-# seq_rx_at NS PORT OUT: sequence numbers received in NS on PORT (ends after 3 s of silence).
-nsx h1 timeout 60 python3 -c '
-import socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 7000)); s.settimeout(3)
-with open(sys.argv[1], "w") as f:
-    while True:
-        try: d, _ = s.recvfrom(64)
-        except socket.timeout: break
-        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$LAB/seq.h1" &
-RX=$!
-sleep 0.5
-# 64 source ports round-robin, so about half the stream goes through PE1.
-nsx rh python3 -c '
-import socket, struct, sys, time
-socks = []
-for p in range(43000, 43064):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
-rate, secs = 1000, 8.0
-t0 = time.perf_counter(); n = int(rate * secs)
-for i in range(n):
-    while time.perf_counter() < t0 + i / rate: pass
-    socks[i % 64].sendto(struct.pack("!I", i) + b"x" * 60, ("192.0.2.11", 7000))
-print(n)' >"$LAB/seq.sent" &
-TX=$!
-sleep 2
-t0=$(date +%s%N)
-ip -n "$P-pe1" link set l1b down
-since() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
-if time_until 20 ctl_jq pe1 '."down-interfaces" == ["ce1.10"]' evpn core >/dev/null; then ms=$(since); else ms=timeout; fi
-note "PE1 repaired locally (ES interface out of its FIB, RT-5 withdrawn) ${ms} ms after its member went down"
-if time_until 20 bash -c "! ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.1" >/dev/null; then ms=$(since); else ms=timeout; fi
-note "PE3's kernel dropped PE1 from the ECMP route ${ms} ms after the failure"
-wait "$TX"; wait "$RX" 2>/dev/null
-sent=$(cat "$LAB/seq.sent"); got=$(sort -un "$LAB/seq.h1" | wc -l)
-LOST=$((sent - got))
-note "stream: sent $sent, received $got: $LOST ms of outage at 1000 pps (member down)"
-check "the stream survived the failure (outage under 5 s)" test "$got" -gt 0 -a "$LOST" -lt 5000
+# member_down: PE1's member goes down; notes when PE1 repaired and when FRR converged.
+member_down() {
+  local t0; t0=$(date +%s%N)
+  since() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
+  ip -n "$P-pe1" link set l1b down
+  if time_until 20 ctl_jq pe1 '."down-interfaces" == ["ce1.10"]' evpn core >/dev/null; then ms=$(since); else ms=timeout; fi
+  note "PE1 repaired locally (ES interface out of its FIB, RT-5 withdrawn) ${ms} ms after its member went down"
+  if time_until 20 bash -c "! ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.1" >/dev/null; then ms=$(since); else ms=timeout; fi
+  note "PE3's kernel dropped PE1 from the ECMP route ${ms} ms after the failure"
+}
+outage "FRR PE3, member down" rh member_down
+check "the stream survived the failure (outage under 1 s)" test "$LOST" -lt 1000
 check "FRR's route now has PE2 only" bash -c "ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.2 && ! ip -n $P-pe3red route show 192.0.2.0/24 | grep -q 10.99.0.1"
 for i in 1 2 3 4; do check "rh still reaches h$i" ping_ok rh 192.0.2.1$i 5; done
 
@@ -282,72 +296,46 @@ check "PE3 knows the segment from both PEs' A-D per-ES routes" ctl_jq pe3 '.segm
 ctl pe3 show evpn core
 for i in 1 2 3 4; do check "rt reaches h$i through tandem PE3" ping_ok rt 192.0.2.1$i 5; done
 d1=$(decap pe1); d2=$(decap pe2)
-nsx rt python3 -c '
-import socket, time
-socks = []
-for p in range(42000, 42064):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
-for _ in range(5):
-    for s in socks:
-        for h in range(11, 15): s.sendto(b"x" * 64, ("192.0.2.%d" % h, 9))
-    time.sleep(0.2)'
-sleep 1
+flows rt
 e1=$(( $(decap pe1) - d1 )); e2=$(( $(decap pe2) - d2 ))
 note "1280 datagrams from rt: PE1 decapsulated $e1, PE2 $e2"
 check "tandem PE3 spreads the flows over both PEs (each > 20 %)" test "$e1" -gt 256 -a "$e2" -gt 256
 
-# outage NAME CMD...: a 1000 pps stream from rt to h1 over 64 flows; CMD at 2 s; prints and
-# records the loss (= ms of outage for the flows that crossed the failed PE).
-outage() {
-  local name=$1; shift
-  rm -f "$LAB/seq.h1"
-  nsx h1 timeout 60 python3 -c '
-import socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", 7000)); s.settimeout(3)
-with open(sys.argv[1], "w") as f:
-    while True:
-        try: d, _ = s.recvfrom(64)
-        except socket.timeout: break
-        f.write("%d\n" % struct.unpack("!I", d[:4])[0]); f.flush()' "$LAB/seq.h1" &
-  local rx=$!
-  sleep 0.5
-  nsx rt python3 -c '
-import socket, struct, sys, time
-socks = []
-for p in range(43000, 43064):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("", p)); socks.append(s)
-rate, secs = 1000, 9.0
-t0 = time.perf_counter(); n = int(rate * secs)
-for i in range(n):
-    while time.perf_counter() < t0 + i / rate: pass
-    socks[i % 64].sendto(struct.pack("!I", i) + b"x" * 60, ("192.0.2.11", 7000))
-print(n)' >"$LAB/seq.sent" &
-  local tx=$!
-  sleep 2
-  "$@"
-  wait "$tx"; wait "$rx" 2>/dev/null
-  local sent got
-  sent=$(cat "$LAB/seq.sent"); got=$(sort -un "$LAB/seq.h1" | wc -l)
-  LOST=$((sent - got))
-  note "$name: sent $sent, received $got: $LOST ms of outage at 1000 pps"
-  echo "$name $LOST" >>"$LAB/ledger"
-}
 fib1=$(ctl pe3 --json show counters | jq '.control.fib_builds')
-outage "member down (mass withdraw)" ip -n "$P-pe1" link set l1b down
+outage "tandem PE3, member down (mass withdraw)" rt ip -n "$P-pe1" link set l1b down
 check "PE3 counted a mass withdraw" ctl_jq pe3 '.stats.mass_withdraws >= 1' evpn core
 check "PE3's group now holds PE2 only" ctl_jq pe3 '.vrfs.red[] | select(.prefix == "192.0.2.0/24") | [.tunnels[].vtep] == ["10.99.0.2"]' evpn core
 fib2=$(ctl pe3 --json show counters | jq '.control.fib_builds')
 check "PE3 rewrote the segment's group only: no FIB rebuild ($fib1 -> $fib2)" test "$fib1" = "$fib2"
 check "the member-down outage stays under 500 ms" test "$LOST" -lt 500
+ctl pe1 --json show es ce1 events >"$LAB/ev1.json"
+ctl pe3 --json show es "$ESI" events >"$LAB/ev3.json"
+ctl pe1 show es ce1 events | tail -6
+ctl pe3 show es "$ESI" events | tail -3
+# ev FILE WHAT: the time (unix µs) of the last event WHAT.
+ev() { jq "[.events[] | select(.what == \"$2\")] | last | .unix_us" "$1"; }
+check "PE1 logged member-down, redirect, es-down and routes-withdrawn, in that order" json_true "$LAB/ev1.json" \
+  '[.events[] | .what] | (map(select(. == "member-down" or . == "es-down" or . == "redirect" or . == "routes-withdrawn")) | .[-4:]) == ["member-down", "redirect", "es-down", "routes-withdrawn"]'
+check "PE1's redirect names the overlay route through PE2" json_true "$LAB/ev1.json" \
+  '[.events[] | select(.what == "redirect")] | last | .detail == "ce1.10: 192.0.2.0/24 via 10.99.0.2"'
+check "PE3 logged the withdrawal it received and the group rewrite after it" json_true "$LAB/ev3.json" \
+  '[.events[] | select(.what == "withdraw-received" or .what == "fib-updated") | .what] | .[-2:] == ["withdraw-received", "fib-updated"]'
+down=$(ev "$LAB/ev1.json" member-down); redir=$(ev "$LAB/ev1.json" redirect); sent=$(ev "$LAB/ev1.json" routes-withdrawn)
+recv=$(ev "$LAB/ev3.json" withdraw-received); fib=$(ev "$LAB/ev3.json" fib-updated)
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1000 }'; }
+note "timeline (ms after PE1 saw its member down): redirect $(ms "$down" "$redir"), withdraw sent $(ms "$down" "$sent"), received by PE3 $(ms "$down" "$recv"), PE3's groups published $(ms "$down" "$fib")"
+echo "tandem PE3, member down: PE3 groups published after the withdrawal left PE1 (ms) $(ms "$sent" "$fib")" >>"$LAB/ledger"
+echo "tandem PE3, member down: PE1 redirect after member down (ms) $(ms "$down" "$redir")" >>"$LAB/ledger"
+check "PE3 converged within 50 ms of PE1's withdrawal" test $(( fib - sent )) -lt 50000
 ip -n "$P-pe1" link set l1b up
 check "PE1 back in PE3's group" wait_until 30 both
 
-outage "core link down" ip -n "$P-core" link set k1 down
+outage "tandem PE3, core link down" rt ip -n "$P-core" link set k1 down
 check "PE3 dropped PE1 after its hold time" ctl_jq pe3 '.vrfs.red[] | select(.prefix == "192.0.2.0/24") | [.tunnels[].vtep] == ["10.99.0.2"]' evpn core
 ip -n "$P-core" link set k1 up
 check "PE1 back in PE3's group" wait_until 60 both
 
-outage "PE1 killed" kill -9 "$PID_pe1"
+outage "tandem PE3, PE1 killed" rt kill -9 "$PID_pe1"
 check "PE3 dropped PE1" ctl_jq pe3 '.vrfs.red[] | select(.prefix == "192.0.2.0/24") | [.tunnels[].vtep] == ["10.99.0.2"]' evpn core
 for i in 1 2 3 4; do check "rt still reaches h$i" ping_ok rt 192.0.2.1$i 5; done
 log "convergence ledger (ms of outage at 1000 pps, 64 flows over 2 PEs)"

@@ -79,8 +79,15 @@ enum Show {
         #[arg(long = "type")]
         route_type: Option<u8>,
     },
-    /// Ethernet Segments: state, peers found through RT-4, DF algorithm in use.
-    Es,
+    /// Ethernet Segments: state, peers found through RT-4, DF algorithm in use;
+    /// `show es NAME|ESI events`: the segment's timestamped events (member down, redirect,
+    /// withdrawals sent and received, FIB updates).
+    Es {
+        /// A local segment's name or an ESI (also a remote segment's).
+        name: Option<String>,
+        #[arg(value_parser = ["events"])]
+        what: Option<String>,
+    },
     /// DF election results per (ES, VLAN).
     Df,
     /// The draft's route sync per Ethernet Segment: routes sent, routes received and the
@@ -145,7 +152,10 @@ fn run(cli: Cli) -> Result<()> {
         Show::Evpn { route_type, .. } => Request::EvpnRoutes {
             route_type: *route_type,
         },
-        Show::Es | Show::Df => Request::Es,
+        Show::Es {
+            name: Some(name), ..
+        } => Request::EsEvents { es: name.clone() },
+        Show::Es { .. } | Show::Df => Request::Es,
         Show::Sync => Request::Sync,
         Show::Multicast => Request::Multicast,
     };
@@ -373,7 +383,20 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Show::Es => {
+        Show::Es { name: Some(_), .. } => {
+            println!("ESI {}", v["esi"].as_str().unwrap_or("?"));
+            let t0 = v["events"][0]["unix_us"].as_u64().unwrap_or(0);
+            for e in v["events"].as_array().into_iter().flatten() {
+                let t = e["unix_us"].as_u64().unwrap_or(0);
+                println!(
+                    "  {:>12.3} ms  {:<18} {}",
+                    t.saturating_sub(t0) as f64 / 1e3,
+                    e["what"].as_str().unwrap_or("?"),
+                    e["detail"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Show::Es { .. } => {
             for e in v.as_array().into_iter().flatten() {
                 println!(
                     "ES {} esi {} {} {} df-state {} algorithm {} (configured {}) bundle {}",
