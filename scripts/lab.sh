@@ -51,8 +51,19 @@ log "tearing down"
 # Part 2: what the product is for. Two tandem PEs share one Ethernet Segment toward an OVS CE
 # that hashes each host onto one PE; BGP-EVPN route sync fixes the draft's problems 1.1-1.3.
 # The same script is a topology test, so every claim it narrates is also checked.
-if [ "${LAB_PART2:-1}" = 1 ]; then
+if [ "${LAB_PART2:-1}" = 1 ] || [ "${LAB_PART3:-1}" = 1 ]; then
   lab_cleanup; trap - EXIT
+fi
+if [ "${LAB_PART2:-1}" = 1 ]; then
   printf '\n\033[1m== part 2: EVPN multi-homing for L3 services, two PEs on one Ethernet Segment\033[0m\n'
   bash "$(dirname "$0")/../tests/topology/sync_arp_test.sh"
+fi
+
+# Part 3: the complete PE. The same Ethernet Segment reached from a remote PE over an EVPN
+# IP-VRF-to-IP-VRF VXLAN core: FRR + the Linux kernel first, then a third tandem; ECMP over
+# both PEs of the segment, a member failure with local repair and mass withdraw, and the
+# convergence ledger (outage per failure case, and the event timeline across PEs).
+if [ "${LAB_PART3:-1}" = 1 ]; then
+  printf '\n\033[1m== part 3: the L3VPN core, a remote PE load-balancing over the segment and converging\033[0m\n'
+  bash "$(dirname "$0")/../tests/topology/core_vxlan_test.sh"
 fi
