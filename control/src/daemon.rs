@@ -262,6 +262,7 @@ pub struct Instance {
     overlays: Vec<Arc<dataplane::tables::Overlay>>,
     /// The overlay routes each VRF's FIB was built with.
     overlay_routes: Vec<Vec<(config::Prefix, u32)>>,
+    next_link_poll: Instant,
     /// Per-ESI event log (local and remote segments).
     es_events: crate::events::EsEvents,
     /// ESIs whose A-D routes changed: their FIB/group update is logged after the publish.
@@ -280,6 +281,9 @@ pub struct Instance {
     stats: ControlStats,
     started: Instant,
 }
+
+/// How often member carriers are polled (SIOCGIFFLAGS / the PMD's link status).
+const LINK_POLL: Duration = Duration::from_millis(10);
 
 fn hugepages_free_mb() -> u64 {
     let Ok(m) = std::fs::read_to_string("/proc/meminfo") else {
@@ -638,6 +642,7 @@ impl Instance {
             routes,
             core: Default::default(),
             es_events: crate::events::EsEvents::new(Instant::now()),
+            next_link_poll: Instant::now(),
             es_pending: Vec::new(),
             overlay_routes: vec![Vec::new(); overlays.len()],
             overlays,
@@ -833,6 +838,7 @@ impl Instance {
         let now = Instant::now();
         for k in keys.iter().filter(|k| k.code() == 2) {
             self.sync_import(now, k);
+            self.core_import(k);
         }
         for k in keys.iter().filter(|k| k.code() == 5) {
             self.rt5_import(k);
@@ -1506,20 +1512,27 @@ impl Instance {
         self.republish.push(v);
     }
 
-    /// A received RT-5 that is not a sync route for us: an overlay route of the VRFs it
-    /// imports into, through the advertising PE's tunnel.
+    /// A received RT-5 (or symmetric-IRB RT-2) that is not a sync route for us: an overlay
+    /// route of the VRFs it imports into, through the advertising PE's tunnel or segment.
+    /// Host routes of our own segments never are (the host is on our interface).
     fn core_import(&mut self, k: &crate::bgp::packet::evpn::EvpnRoute) {
+        use crate::bgp::packet::evpn::EvpnRoute;
         if self.vxlan.is_none() {
             return;
         }
         let own = self.vxlan.as_ref().map(|x| x.source);
-        let want = if self.sync.rt5.contains_key(k) || self.sync.rt5_waiting.contains(k) {
-            Ok(Vec::new())
-        } else {
-            match self.best(k) {
-                Some((_, e)) => crate::overlay::remote_paths(&self.cfg, e, own),
-                None => Ok(Vec::new()),
-            }
+        let synced = self.sync.rt5.contains_key(k)
+            || self.sync.rt5_waiting.contains(k)
+            || self.sync.installed.contains_key(k);
+        let want = match self.best(k) {
+            _ if synced => Ok(Vec::new()),
+            Some((_, e)) => match &e.route {
+                EvpnRoute::MacIp { esi, .. } if self.segments.iter().any(|s| s.esi == *esi) => {
+                    Ok(Vec::new())
+                }
+                _ => crate::overlay::remote_paths(&self.cfg, e, own),
+            },
+            None => Ok(Vec::new()),
         };
         let changed = self.core.set(k, want);
         self.sync.core_stale.extend(changed);
@@ -1902,7 +1915,26 @@ impl Instance {
             }
         }
         self.sync_local();
+        if now >= self.next_link_poll {
+            self.next_link_poll = now + LINK_POLL;
+            self.link_poll(now);
+        }
         self.publish_dirty();
+    }
+
+    /// Carrier of the LACP members between the 100 ms timer ticks: a member going down is
+    /// acted on (bundle, segment, local repair, withdrawals) within `LINK_POLL`.
+    fn link_poll(&mut self, now: Instant) {
+        let flipped = self.bundles.iter().any(|b| {
+            b.lacp
+                .members
+                .iter()
+                .any(|m| self.port_up(m.port) != m.link_up)
+        });
+        if flipped {
+            self.lacp_tick(now);
+            self.es_update(now, false);
+        }
     }
 
     fn timers(&mut self, now: Instant) {

@@ -141,18 +141,28 @@ fn tunnel_of(e: &Entry, vtep: Ipv4Addr, label: u32) -> Result<Tunnel, Reject> {
     })
 }
 
-/// What a received RT-5 path stands for: one `Path` per VRF with an L3 VNI whose import RTs
-/// it carries, through the advertising PE's tunnel or (ESI overlay index) the segment.
+/// What a received RT-5 (or RT-2 with an IP and an L3 label: a symmetric-IRB host route,
+/// RFC 9135) stands for: one `Path` per VRF with an L3 VNI whose import RTs it carries,
+/// through the advertising PE's tunnel or (ESI overlay index / ESI of the host) the segment.
 pub fn remote_paths(cfg: &Config, e: &Entry, own: Option<Ipv4Addr>) -> Result<Vec<Path>, Reject> {
-    let EvpnRoute::IpPrefix {
-        prefix,
-        len,
-        label,
-        esi,
-        ..
-    } = &e.route
-    else {
-        return Err(Reject::NotImported);
+    let (prefix, label, esi) = match &e.route {
+        EvpnRoute::IpPrefix {
+            prefix,
+            len,
+            label,
+            esi,
+            ..
+        } => (Prefix::new(*prefix, *len), *label, *esi),
+        EvpnRoute::MacIp {
+            ip: Some(ip),
+            label2: Some(l2),
+            esi,
+            ..
+        } => {
+            let host = if ip.is_ipv4() { 32 } else { 128 };
+            (Prefix::new(*ip, host), *l2, *esi)
+        }
+        _ => return Err(Reject::NotImported),
     };
     let vrfs = importing_vrfs(cfg, e);
     if vrfs.is_empty() {
@@ -160,14 +170,10 @@ pub fn remote_paths(cfg: &Config, e: &Entry, own: Option<Ipv4Addr>) -> Result<Ve
     }
     let vtep = vtep_of(e, own)?;
     let via = if esi.is_zero() {
-        Via::Tunnel(tunnel_of(e, vtep, *label)?)
+        Via::Tunnel(tunnel_of(e, vtep, label)?)
     } else {
-        Via::Es {
-            esi: *esi,
-            from: vtep,
-        }
+        Via::Es { esi, from: vtep }
     };
-    let prefix = Prefix::new(*prefix, *len);
     Ok(vrfs
         .into_iter()
         .map(|vrf| Path { vrf, prefix, via })
@@ -684,5 +690,28 @@ vxlan: { source: 10.99.0.1 }
             .flat_map(|g| g.iter().map(|t| t.vtep))
             .collect();
         assert_eq!(vteps, [Ipv4Addr::new(10, 99, 0, 2)]);
+    }
+
+    #[test]
+    fn a_symmetric_irb_rt2_is_a_host_route_and_a_mac_only_one_is_not() {
+        let cfg = config::parse(CFG).expect("config");
+        let own = Some(Ipv4Addr::new(10, 99, 0, 1));
+        let mut e = entry(1, "192.0.2.0/24", "10.99.0.2", ecs(2), 0);
+        e.route = EvpnRoute::MacIp {
+            rd: crate::evpn::rd_type1(Ipv4Addr::new(10, 99, 0, 2), 1),
+            esi: Esi::ZERO,
+            tag: 0,
+            mac: [2, 0, 0, 0, 0, 0x11],
+            ip: Some("192.0.2.11".parse().expect("ip")),
+            label1: 100,
+            label2: Some(5000),
+        };
+        let p = remote_paths(&cfg, &e, own).expect("host route");
+        assert_eq!(p[0].prefix, "192.0.2.11/32".parse().expect("prefix"));
+        assert!(matches!(p[0].via, Via::Tunnel(t) if t.vni == 5000));
+        if let EvpnRoute::MacIp { label2, .. } = &mut e.route {
+            *label2 = None;
+        }
+        assert_eq!(remote_paths(&cfg, &e, own), Err(Reject::NotImported));
     }
 }
