@@ -6,6 +6,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use dataplane::tables::fib::{Fib, Lpm};
+use dataplane::tables::poptrie::Poptrie;
 use hdrhistogram::Histogram;
 use std::hint::black_box;
 use std::time::Instant;
@@ -220,6 +221,31 @@ fn main() -> Result<()> {
             rates.push(done as f64 / t0.elapsed().as_secs_f64());
         }
         let rate = median(&mut rates);
+        // Poptrie on the same table and keys.
+        let t0 = Instant::now();
+        let pop = Poptrie::<u32>::build(t.clone());
+        let pop_build_s = t0.elapsed().as_secs_f64();
+        let agree_pop = keys
+            .iter()
+            .take(1 << 16)
+            .filter(|k| pop.lookup(**k) == lpm.lookup(**k))
+            .count() as f64
+            / (1 << 16) as f64;
+        let mut pop_rates = Vec::new();
+        for _ in 0..runs {
+            let t0 = Instant::now();
+            let mut hits = 0u64;
+            let mut done = 0;
+            while done < lookups {
+                for k in keys.iter().skip(done % keys.len()).take(1024) {
+                    hits += u64::from(black_box(pop.lookup(*k)).is_some());
+                }
+                done += 1024;
+            }
+            black_box(hits);
+            pop_rates.push(done as f64 / t0.elapsed().as_secs_f64());
+        }
+        let pop_rate = median(&mut pop_rates);
         let base = if eal_ok {
             rte_lpm_run(&t, &keys, &lpm, lookups, runs)?
         } else {
@@ -237,6 +263,11 @@ fn main() -> Result<()> {
             "ns_per_lookup": 1e9 / rate,
             "batch1024_p50_ns": hist.value_at_quantile(0.5),
             "batch1024_p99_ns": hist.value_at_quantile(0.99),
+            "poptrie_mlookups_per_s": pop_rate / 1e6,
+            "poptrie_bytes_per_route": pop.memory() as f64 / n as f64,
+            "poptrie_build_s": pop_build_s,
+            "poptrie_agrees_with_trie": agree_pop,
+            "poptrie_ratio_vs_rte_lpm": base.map(|b| pop_rate / b.0),
         }));
     }
     if json {
@@ -269,6 +300,27 @@ fn main() -> Result<()> {
             );
         }
         println!("(median of runs, one core; ours one lookup at a time, rte_lpm with rte_lpm_lookup_bulk over the same 1024-key batches; bytes/route of rte_lpm = its tables as configured)");
+        println!();
+        println!(
+            "{:>9} {:>9} {:>12} {:>12} {:>10} {:>8} {:>8}",
+            "routes", "build s", "bytes/route", "Mlookups/s", "ns/lookup", "agrees", "ratio"
+        );
+        for r in &rows {
+            let rate = r["poptrie_mlookups_per_s"].as_f64().unwrap_or(0.0);
+            println!(
+                "{:>9} {:>9.3} {:>12.1} {:>12.1} {:>10.2} {:>8.4} {:>8.2}",
+                r["routes"].as_u64().unwrap_or(0),
+                r["poptrie_build_s"].as_f64().unwrap_or(0.0),
+                r["poptrie_bytes_per_route"].as_f64().unwrap_or(0.0),
+                rate,
+                1e3 / rate,
+                r["poptrie_agrees_with_trie"].as_f64().unwrap_or(0.0),
+                r["poptrie_ratio_vs_rte_lpm"].as_f64().unwrap_or(f64::NAN),
+            );
+        }
+        println!(
+            "(poptrie: the same table and keys, one lookup at a time; ratio against rte_lpm above)"
+        );
     }
     Ok(())
 }

@@ -137,11 +137,12 @@ impl<K: LpmKey> Fib<K> for Lpm<K> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn naive<K: LpmKey + Into<u128>>(routes: &[(K, u8, u32)], key: K) -> Option<u32> {
+    /// The longest match by scanning every route: the model both LPMs are checked against.
+    pub(crate) fn naive<K: LpmKey + Into<u128>>(routes: &[(K, u8, u32)], key: K) -> Option<u32> {
         let bits = u32::from(K::BITS);
         let k: u128 = key.into();
         let mut best: Option<(u8, u32)> = None;
@@ -180,7 +181,8 @@ mod tests {
         assert_eq!(d.lookup(0xffffffff), Some(9));
     }
 
-    fn v4_routes() -> impl Strategy<Value = Vec<(u32, u8, u32)>> {
+    /// IPv4 routes under few distinct high bytes, so that prefixes nest and overlap often.
+    pub(crate) fn v4_routes() -> impl Strategy<Value = Vec<(u32, u8, u32)>> {
         // Few distinct high bytes so that prefixes nest and overlap often.
         prop::collection::vec(
             (

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod fib;
+pub mod poptrie;
 
 use config::MacAddr;
 use fib::{Fib, Lpm};
