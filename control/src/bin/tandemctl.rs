@@ -84,7 +84,7 @@ enum Show {
     /// withdrawals sent and received, FIB updates).
     Es {
         /// A local segment's name or an ESI (also a remote segment's).
-        name: Option<String>,
+        segment: Option<String>,
         #[arg(value_parser = ["events"])]
         what: Option<String>,
     },
@@ -153,8 +153,8 @@ fn run(cli: Cli) -> Result<()> {
             route_type: *route_type,
         },
         Show::Es {
-            name: Some(name), ..
-        } => Request::EsEvents { es: name.clone() },
+            segment: Some(es), ..
+        } => Request::EsEvents { es: es.clone() },
         Show::Es { .. } | Show::Df => Request::Es,
         Show::Sync => Request::Sync,
         Show::Multicast => Request::Multicast,
@@ -383,7 +383,9 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Show::Es { name: Some(_), .. } => {
+        Show::Es {
+            segment: Some(_), ..
+        } => {
             println!("ESI {}", v["esi"].as_str().unwrap_or("?"));
             let t0 = v["events"][0]["unix_us"].as_u64().unwrap_or(0);
             for e in v["events"].as_array().into_iter().flatten() {
