@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:/opt/tandem/ovs/usr/bin:/opt/tandem/ovs/usr/sbin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: all deps build lab test unit loom fuzz topology bench bench-bgp bench-convergence clean
+.PHONY: all deps build lab test unit loom fuzz topology bench bench-bgp bench-convergence bench-forward clean
 
 all: build
 
@@ -36,6 +36,11 @@ topology: build
 bench: build
 	$(CARGO) run --release -p tandem-bench -- fib
 	bash bench/bgp_import.sh
+
+# Forwarding: tandemd vs DPDK l3fwd on the same generator and memif links, interleaved
+# (PROFILE, SECS, RUNS; the median and the ratios are printed).
+bench-forward: build
+	bash bench/forward.sh compare $${PROFILE:-bench/profiles/ipv4-64b.yaml} $${SECS:-5} $${RUNS:-5}
 
 # Outage per failure case in the 3-PE EVPN core lab, median of RUNS runs.
 bench-convergence: build

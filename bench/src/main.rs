@@ -1,7 +1,9 @@
-//! tandem-bench: benchmarks. Today: the FIB micro-benchmark — our LPM and DPDK's rte_lpm on the
-//! same synthetic tables (a realistic prefix-length mix) and the same keys, in one run. The
-//! DPDK traffic generator, profiles and the side-by-side runs against l3fwd come with the
-//! benchmark issue.
+//! tandem-bench: benchmarks. `fib`: our LPMs and DPDK's rte_lpm on the same synthetic tables
+//! (a realistic prefix-length mix) and the same keys, in one run. `gen`: the DPDK traffic
+//! generator and sink driven by a YAML profile (`bench/profiles/`), for `bench/forward.sh`,
+//! which puts tandemd or DPDK's l3fwd between its two ports.
+
+mod gen;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -20,6 +22,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Traffic generator + sink: send a profile on one port, count it back on the other.
+    Gen {
+        /// The profile (YAML, TRex STL style; see bench/profiles/).
+        #[arg(long)]
+        profile: std::path::PathBuf,
+        /// EAL arguments, space separated (e.g. "-l 0 --in-memory --no-pci --no-telemetry").
+        #[arg(long, allow_hyphen_values = true)]
+        eal: String,
+        /// Transmit port devargs (e.g. net_memif0,role=client,id=0,socket=l0).
+        #[arg(long)]
+        tx: String,
+        /// Receive port devargs.
+        #[arg(long)]
+        rx: String,
+        /// Destination MAC of the frames (the DUT's receiving port).
+        #[arg(long)]
+        dst_mac: config::MacAddr,
+        /// The address the sink answers ARP for (the DUT's next hop toward it).
+        #[arg(long)]
+        sink_ip: Option<std::net::Ipv4Addr>,
+        /// What `rate: { percent: P }` means (unpaced without it).
+        #[arg(long)]
+        max_pps: Option<f64>,
+        /// Override the profile's duration.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Seconds sent before counting starts.
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        #[arg(long)]
+        json: bool,
+    },
     /// IPv4 LPM: build time, memory per route, lookup rate and latency per batch.
     Fib {
         /// Table sizes to measure.
@@ -153,15 +187,82 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() -> Result<()> {
-    let Cli {
-        cmd:
-            Cmd::Fib {
-                routes,
-                lookups,
-                runs,
-                json,
-            },
-    } = Cli::parse();
+    let cmd = Cli::parse().cmd;
+    if let Cmd::Gen {
+        profile,
+        eal,
+        tx,
+        rx,
+        dst_mac,
+        sink_ip,
+        max_pps,
+        duration,
+        warmup,
+        json,
+    } = cmd
+    {
+        let mut p = gen::Profile::load(&profile)?;
+        if let Some(d) = duration {
+            p.duration_s = d;
+        }
+        let mut args = vec!["tandem-bench".to_string()];
+        args.extend(eal.split_whitespace().map(String::from));
+        dataplane::eal::init(&args)?;
+        let pool = dataplane::eal::Mempool::create("gen", 32767)?;
+        fn conf(d: &str) -> dataplane::port::PortConf<'_> {
+            dataplane::port::PortConf {
+                devargs: d,
+                queues: 1,
+                mtu: 1518,
+                mac: None,
+            }
+        }
+        let txp = dataplane::port::open(&conf(&tx), &pool)?;
+        let rxp = if rx == tx {
+            txp.clone()
+        } else {
+            dataplane::port::open(&conf(&rx), &pool)?
+        };
+        let opts = gen::RunOpts {
+            tx_port: txp.id,
+            rx_port: rxp.id,
+            dst_mac,
+            src_mac: txp.mac,
+            rx_mac: rxp.mac,
+            sink_ip,
+            max_pps,
+            warmup_s: warmup,
+            progress: !json,
+        };
+        // memif: wait for the links to come up (the server side may start later).
+        let t0 = Instant::now();
+        while !(dataplane::port::link_up(txp.id) && dataplane::port::link_up(rxp.id)) {
+            if t0.elapsed().as_secs() > 10 {
+                anyhow::bail!("ports not up after 10 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let r = gen::run(&p, &opts, &pool)?;
+        dataplane::port::stop(txp.id);
+        if rxp.id != txp.id {
+            dataplane::port::stop(rxp.id);
+        }
+        if json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            r.print();
+        }
+        return Ok(());
+    }
+    let Cmd::Fib {
+        routes,
+        lookups,
+        runs,
+        json,
+    } = cmd
+    else {
+        anyhow::bail!("no such command")
+    };
     // EAL without hugepages or devices: rte_lpm only needs its allocator.
     let eal_ok = dataplane::eal::init(
         &[
@@ -246,6 +347,21 @@ fn main() -> Result<()> {
             pop_rates.push(done as f64 / t0.elapsed().as_secs_f64());
         }
         let pop_rate = median(&mut pop_rates);
+        let mut bulk_rates = Vec::new();
+        let mut bout = vec![0u32; 1024];
+        for _ in 0..runs {
+            let t0 = Instant::now();
+            let mut done = 0;
+            while done < lookups {
+                let start = done % keys.len();
+                let b = &keys[start..(start + 1024).min(keys.len())];
+                pop.lookup_bulk(b, &mut bout[..b.len()]);
+                black_box(&bout);
+                done += b.len();
+            }
+            bulk_rates.push(done as f64 / t0.elapsed().as_secs_f64());
+        }
+        let bulk_rate = median(&mut bulk_rates);
         let base = if eal_ok {
             rte_lpm_run(&t, &keys, &lpm, lookups, runs)?
         } else {
@@ -268,6 +384,8 @@ fn main() -> Result<()> {
             "poptrie_build_s": pop_build_s,
             "poptrie_agrees_with_trie": agree_pop,
             "poptrie_ratio_vs_rte_lpm": base.map(|b| pop_rate / b.0),
+            "poptrie_bulk_mlookups_per_s": bulk_rate / 1e6,
+            "poptrie_bulk_ratio_vs_rte_lpm": base.map(|b| bulk_rate / b.0),
         }));
     }
     if json {
@@ -302,13 +420,21 @@ fn main() -> Result<()> {
         println!("(median of runs, one core; ours one lookup at a time, rte_lpm with rte_lpm_lookup_bulk over the same 1024-key batches; bytes/route of rte_lpm = its tables as configured)");
         println!();
         println!(
-            "{:>9} {:>9} {:>12} {:>12} {:>10} {:>8} {:>8}",
-            "routes", "build s", "bytes/route", "Mlookups/s", "ns/lookup", "agrees", "ratio"
+            "{:>9} {:>9} {:>12} {:>12} {:>10} {:>8} {:>8} {:>11} {:>8}",
+            "routes",
+            "build s",
+            "bytes/route",
+            "Mlookups/s",
+            "ns/lookup",
+            "agrees",
+            "ratio",
+            "bulk Ml/s",
+            "ratio"
         );
         for r in &rows {
             let rate = r["poptrie_mlookups_per_s"].as_f64().unwrap_or(0.0);
             println!(
-                "{:>9} {:>9.3} {:>12.1} {:>12.1} {:>10.2} {:>8.4} {:>8.2}",
+                "{:>9} {:>9.3} {:>12.1} {:>12.1} {:>10.2} {:>8.4} {:>8.2} {:>11.1} {:>8.2}",
                 r["routes"].as_u64().unwrap_or(0),
                 r["poptrie_build_s"].as_f64().unwrap_or(0.0),
                 r["poptrie_bytes_per_route"].as_f64().unwrap_or(0.0),
@@ -316,6 +442,10 @@ fn main() -> Result<()> {
                 1e3 / rate,
                 r["poptrie_agrees_with_trie"].as_f64().unwrap_or(0.0),
                 r["poptrie_ratio_vs_rte_lpm"].as_f64().unwrap_or(f64::NAN),
+                r["poptrie_bulk_mlookups_per_s"].as_f64().unwrap_or(0.0),
+                r["poptrie_bulk_ratio_vs_rte_lpm"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
             );
         }
         println!(

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Forwarding benchmark: the generator (core 0) and a DUT (core 1) joined by two memif links
+# (shared/notes/dpdk-rust-build.md §8). DUT = tandem (tandemd, busy polling, one worker) or
+# l3fwd (DPDK's example, built from dpdk-doc with the two-line memif patch). The generator
+# sends the profile into DUT port 0; the DUT routes 198.18.1.0/24 out of port 1; the sink
+# counts, reorders and times what comes back.
+#
+# Usage: bench/forward.sh DUT PROFILE [SECS] [MODE]     DUT = tandem | l3fwd, MODE = zc | copy
+#        bench/forward.sh compare PROFILE [SECS] [RUNS] both DUTs interleaved, RUNS times;
+#                                                        medians and the tandem/l3fwd ratios
+# Hugepages are needed (256 x 2 MiB: l3fwd's LPM does not fit in fewer).
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${TANDEM_BIN:-$ROOT/target/release}
+OUT=${BENCH_OUT:-/tmp/tandem-forward}
+mkdir -p "$OUT"
+GEN_MAC=02:00:00:00:00:f1
+
+hugepages() {
+  local have; have=$(cat /proc/sys/vm/nr_hugepages)
+  [ "$have" -ge 256 ] || echo 256 >/proc/sys/vm/nr_hugepages
+  [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 256 ] || { echo "need 256 hugepages"; exit 1; }
+}
+
+l3fwd_build() {
+  local d=$OUT/l3fwd
+  [ -x "$d/build/l3fwd" ] && return 0
+  if [ ! -d /usr/share/dpdk/examples/l3fwd ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y dpdk-doc >/dev/null || return 1
+  fi
+  rm -rf "$d"; cp -r /usr/share/dpdk/examples/l3fwd "$d"
+  # memif offers no Rx checksum offload: request only what the port has (dpdk-rust-build.md §8).
+  sed -i 's/^\(\t*\)rxq_conf.offloads = port_conf.rxmode.offloads;/\1rxq_conf.offloads = port_conf.rxmode.offloads \& dev_info.rx_offload_capa;/' "$d/main.c"
+  sed -i 's/^\(\t*\)local_port_conf.rx_adv_conf.rss_conf.rss_hf &=/\1local_port_conf.rxmode.offloads \&= dev_info.rx_offload_capa;\n&/' "$d/main.c"
+  (cd "$d" && CFLAGS="-I/usr/share/dpdk/examples/common" make >/dev/null 2>&1) || return 1
+  [ -x "$d/build/l3fwd" ]
+}
+
+tandem_conf() {
+  cat >"$OUT/dut.yaml" <<YAML
+name: tbench
+eal: { lcores: "1", hugepages: on, memory-mb: 512, mbufs: 16383, extra-args: ["--single-file-segments"] }
+workers: { count: 1, poll: busy }
+ports:
+  - { name: p0, devargs: "net_memif0,role=server,id=0,socket=tbench-l0,mac=02:00:00:00:00:10", vrf: red, addresses: [10.0.0.1/24] }
+  - { name: p1, devargs: "net_memif1,role=server,id=0,socket=tbench-l1,mac=02:00:00:00:00:11", vrf: red, addresses: [10.1.0.1/24] }
+vrfs:
+  - name: red
+    routes: [{ prefix: 198.18.1.0/24, via: 10.1.0.2 }]
+logging: { level: warn }
+api: { socket: $OUT/dut.sock }
+YAML
+}
+
+# run DUT PROFILE SECS MODE: one run; prints the generator's JSON report to $OUT/last.json.
+run() {
+  local dut=$1 profile=$2 secs=$3 mode=${4:-zc}
+  local zc="" geneal=""
+  [ "$mode" = zc ] && zc=",zero-copy=yes" && geneal="--single-file-segments"
+  case $dut in
+    tandem)
+      tandem_conf
+      "$BIN/tandemd" --config "$OUT/dut.yaml" >"$OUT/dut.log" 2>&1 &
+      ;;
+    l3fwd)
+      "$OUT/l3fwd/build/l3fwd" -l 1 --in-memory --no-pci --no-telemetry \
+        --vdev=net_memif0,role=server,id=0,socket=tbench-l0 --vdev=net_memif1,role=server,id=0,socket=tbench-l1 \
+        -- -p 0x3 -P --config="(0,0,1),(1,0,1)" --parse-ptype >"$OUT/dut.log" 2>&1 &
+      ;;
+  esac
+  local pid=$!
+  sleep 2                                   # memif servers must listen before the client starts
+  "$BIN/tandem-bench" gen --profile "$profile" --duration "$secs" --json \
+    --eal "-l 0 --in-memory --no-pci --no-telemetry $geneal" \
+    --tx "net_memif0,role=client,id=0,socket=tbench-l0$zc" \
+    --rx "net_memif1,role=client,id=0,socket=tbench-l1$zc" \
+    --dst-mac 02:00:00:00:00:10 --sink-ip 10.1.0.2 >"$OUT/last.json" 2>"$OUT/gen.log"
+  local rc=$?
+  kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null   # the client (generator) exited first
+  return $rc
+}
+
+summary() { jq -r '"\(.profile): rx \(.rx_mpps | . * 1000 | round / 1000) Mpps, lost \([.streams[].lost] | add), p50 \(.streams[0].latency_us.p50) us, p99 \(.streams[0].latency_us.p99) us"' "$1"; }
+
+hugepages
+case ${1:-} in
+  tandem|l3fwd)
+    [ "$1" = l3fwd ] && { l3fwd_build || { echo "l3fwd build failed"; exit 1; }; }
+    run "$1" "$2" "${3:-10}" "${4:-zc}" || { echo "run failed: $OUT/gen.log $OUT/dut.log"; tail -5 "$OUT/gen.log"; exit 1; }
+    summary "$OUT/last.json"
+    ;;
+  compare)
+    l3fwd_build || { echo "l3fwd build failed"; exit 1; }
+    profile=$2 secs=${3:-10} runs=${4:-5}
+    : >"$OUT/compare.txt"
+    for i in $(seq "$runs"); do
+      for dut in tandem l3fwd; do
+        if run "$dut" "$profile" "$secs" zc; then
+          echo "$dut $(jq '.rx_mpps' "$OUT/last.json") $(jq '.streams[0].latency_us.p99' "$OUT/last.json")" >>"$OUT/compare.txt"
+          echo "run $i $dut: $(summary "$OUT/last.json")"
+        else
+          echo "run $i $dut failed"
+        fi
+      done
+    done
+    python3 - "$OUT/compare.txt" <<'PY'
+import sys, statistics
+rows = {}
+for line in open(sys.argv[1]):
+    dut, mpps, p99 = line.split()
+    rows.setdefault(dut, []).append((float(mpps), float(p99)))
+med = {d: (statistics.median(m for m, _ in v), statistics.median(p for _, p in v)) for d, v in rows.items()}
+for d, (m, p) in med.items():
+    print(f"{d:<7} median {m:.3f} Mpps  ({2.6e3 / m:.0f} cycles/packet at 2.6 GHz)  p99 {p:.1f} us  n={len(rows[d])}")
+if "tandem" in med and "l3fwd" in med:
+    print(f"tandem/l3fwd: {med['tandem'][0] / med['l3fwd'][0]:.2f}x Mpps, p99 latency {med['tandem'][1] / med['l3fwd'][1]:.2f}x")
+PY
+    ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac
