@@ -504,6 +504,7 @@ impl Instance {
                     host_mac: host_kernel_mac(v),
                     mcast: Arc::default(),
                     overlay: overlays[v].clone(),
+                    adj: Arc::default(),
                 })
             })
             .collect();
@@ -2219,11 +2220,14 @@ impl Instance {
         self.links_dirty = false;
         for v in dirty {
             let old = &self.vrfs[usize::from(v)];
+            let neigh = self.neigh.vrf_map(v);
+            let adj = VrfTables::adjacency(&self.routes[usize::from(v)], &neigh);
             self.vrfs[usize::from(v)] = Arc::new(VrfTables {
                 id: v,
                 name: old.name.clone(),
                 routes: self.routes[usize::from(v)].clone(),
-                neigh: Arc::new(self.neigh.vrf_map(v)),
+                adj: Arc::new(adj),
+                neigh: Arc::new(neigh),
                 host_port: old.host_port,
                 host_mac: old.host_mac,
                 mcast: self.mcast_tables[usize::from(v)].clone(),

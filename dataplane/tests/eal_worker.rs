@@ -161,6 +161,7 @@ fn worker_answers_arp_learns_and_counts_drops() {
         host_mac: MacAddr([2, 0, 0, 0, 9, 9]),
         mcast: Default::default(),
         overlay: Default::default(),
+        adj: Default::default(),
     });
     let snap = Snapshot {
         version: 0,

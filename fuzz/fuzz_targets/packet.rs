@@ -29,6 +29,7 @@ fn snapshot() -> &'static Snapshot {
                     host_port: Some(3 + v),
                     host_mac: config::MacAddr([2, 0, 0, 0, 9, v as u8]),
                     mcast: Default::default(),
+                    adj: Default::default(),
                     overlay: Arc::new(dataplane::tables::Overlay { vni: 5000, router_mac: config::MacAddr([2, 0, 0, 0, 0x50, 0]), groups: Vec::new() }),
                 })
             })

@@ -317,7 +317,7 @@ fn ip4_input<B: PacketBuf, S: Sink>(
         return Verdict::Drop(DropReason::Multicast);
     }
     let from_host = matches!(ingress, Ingress::Host);
-    let Some(nh) = vrf.route4(dst) else {
+    let Some((nh, adj)) = vrf.route4_adj(dst) else {
         return Verdict::Drop(DropReason::NoRoute);
     };
     if nh == NextHop::Local {
@@ -370,23 +370,24 @@ fn ip4_input<B: PacketBuf, S: Sink>(
         if ttl <= 1 {
             return Verdict::Drop(DropReason::TtlExceeded);
         }
-        if let Ok(mut ip) = Ipv4Packet::new_checked(pkt.data_mut()) {
-            ip.decrement_ttl();
-        }
+        ipv4::decrement_ttl(pkt.data_mut()); // validated above
     }
-    forward(
-        cx,
-        vrf,
-        nh,
-        IpAddr::V4(dst),
-        ethertype::IPV4,
-        flow_hash(
-            &src.octets(),
-            &dst.octets(),
-            l4_ports(proto, frag, pkt.data().get(ihl..)),
-        ),
-        pkt,
-    )
+    let hash = flow_hash(
+        &src.octets(),
+        &dst.octets(),
+        l4_ports(proto, frag, pkt.data().get(ihl..)),
+    );
+    // A gateway route whose neighbour is resolved: its MAC is in the VRF's adjacency array,
+    // indexed like the next hops (no neighbour-table lookup per packet).
+    if let (NextHop::Via { iface, .. }, Some(mac)) = (nh, adj) {
+        if let Some(ifc) = cx.snap.ifaces.get(usize::from(iface)) {
+            if pkt.data().len() > usize::from(ifc.mtu) {
+                return Verdict::Drop(DropReason::MtuExceeded);
+            }
+        }
+        return l2_output(cx.snap, cx.ctr, iface, mac, ethertype::IPV4, hash, pkt);
+    }
+    forward(cx, vrf, nh, IpAddr::V4(dst), ethertype::IPV4, hash, pkt)
 }
 
 /// The port octets of a TCP or UDP header (not of a fragment), for the flow hash.

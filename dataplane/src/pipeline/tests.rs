@@ -40,10 +40,14 @@ fn snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)]) -> Snapshot {
                     n.insert(NeighKey { iface: *i, ip: *ip }, *m);
                 }
             }
+            let routes = build::routes(&cfg, &topo, v);
+            // The adjacency array as control builds it: resolved gateways skip the table.
+            let adj = VrfTables::adjacency(&routes, &n);
             Arc::new(VrfTables {
                 id: v,
                 name: topo.vrf_names[usize::from(v)].clone(),
-                routes: Arc::new(build::routes(&cfg, &topo, v)),
+                routes: Arc::new(routes),
+                adj: Arc::new(adj),
                 neigh: Arc::new(n),
                 host_port: Some(3 + v),
                 host_mac: MacAddr([2, 0, 0, 0, 9, v as u8]),
@@ -415,6 +419,7 @@ fn multicast_membership_and_upstream_data() {
         host_mac: v0.host_mac,
         mcast: Arc::new(t),
         overlay: v0.overlay.clone(),
+        adj: v0.adj.clone(),
     });
     let mcast_mac = MacAddr([1, 0, 0x5e, 1, 1, 1]);
     // An IGMPv2 report from a host on p0.1.
@@ -487,6 +492,7 @@ fn vxlan_snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)], tunnels: &[Tunnel]) -> 
         host_port: v1.host_port,
         host_mac: v1.host_mac,
         mcast: v1.mcast.clone(),
+        adj: Arc::default(),
         overlay: Arc::new(Overlay {
             vni: 5000,
             router_mac: RMAC,

@@ -206,6 +206,9 @@ pub struct VrfTables {
     pub host_mac: MacAddr,
     pub mcast: Arc<McastTable>,
     pub overlay: Arc<Overlay>,
+    /// For each next hop of `routes` (same index), the neighbour's MAC when it is a resolved
+    /// gateway (`NextHop::Via`): rebuilt by control with the neighbours. Empty = unknown.
+    pub adj: Arc<Vec<Option<MacAddr>>>,
 }
 
 impl VrfTables {
@@ -214,6 +217,35 @@ impl VrfTables {
         let r = &*self.routes;
         r.fib4.lookup(u32::from(a)).map(|i| r.nexthops[i as usize])
     }
+    /// `route4` and the gateway's resolved MAC, if known.
+    #[inline]
+    pub fn route4_adj(&self, a: Ipv4Addr) -> Option<(NextHop, Option<MacAddr>)> {
+        let r = &*self.routes;
+        r.fib4.lookup(u32::from(a)).map(|i| {
+            (
+                r.nexthops[i as usize],
+                self.adj.get(i as usize).copied().flatten(),
+            )
+        })
+    }
+
+    /// The adjacency array of `routes` over `neigh` (see `adj`).
+    pub fn adjacency(routes: &Routes, neigh: &NeighTable) -> Vec<Option<MacAddr>> {
+        routes
+            .nexthops
+            .iter()
+            .map(|n| match n {
+                NextHop::Via { iface, gw } => neigh
+                    .get(&NeighKey {
+                        iface: *iface,
+                        ip: *gw,
+                    })
+                    .copied(),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[inline]
     pub fn route6(&self, a: &[u8; 16]) -> Option<NextHop> {
         let r = &*self.routes;

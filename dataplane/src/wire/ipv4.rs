@@ -118,6 +118,19 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     }
 }
 
+/// Decrements the TTL of a header that `Ipv4Packet::new_checked` already accepted (no second
+/// checksum pass) and patches the checksum incrementally; a no-op on a short buffer.
+#[inline]
+pub fn decrement_ttl(b: &mut [u8]) {
+    if b.len() >= MIN_HDR {
+        let old = be16(b, field::TTL);
+        b[field::TTL] = b[field::TTL].wrapping_sub(1);
+        let new = be16(b, field::TTL);
+        let c = checksum::update(be16(b, field::CSUM), old, new);
+        put16(b, field::CSUM, c);
+    }
+}
+
 /// The Ethernet multicast MAC 01:00:5e + the low 23 bits of an IPv4 group (RFC 1112 §6.4).
 pub fn multicast_mac(g: Ipv4Addr) -> config::MacAddr {
     let o = g.octets();
