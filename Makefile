@@ -33,9 +33,9 @@ fuzz: deps
 topology: build
 	@for t in tests/topology/*_test.sh; do bash $$t || exit 1; done
 
+# The standard set as a markdown report (bench-report.md; RUNS pairs/runs each).
 bench: build
-	$(CARGO) run --release -p tandem-bench -- fib
-	bash bench/bgp_import.sh
+	bash bench/report.sh bench-report.md $${RUNS:-5}
 
 # Forwarding: tandemd vs DPDK l3fwd on the same generator and memif links, interleaved
 # (PROFILE, SECS, RUNS; the median and the ratios are printed).

@@ -8,7 +8,8 @@
 # Usage: bench/forward.sh DUT PROFILE [SECS] [MODE]     DUT = tandem | l3fwd, MODE = zc | copy
 #        bench/forward.sh compare PROFILE [SECS] [RUNS] both DUTs interleaved, RUNS times;
 #                                                        medians and the tandem/l3fwd ratios
-# Hugepages are needed (256 x 2 MiB: l3fwd's LPM does not fit in fewer).
+# MAX_PPS=N sets what `rate: { percent: P }` is a share of (latency-50: MAX_PPS=10000000 runs
+# both DUTs at 5 Mpps). Hugepages are needed (256 x 2 MiB: l3fwd's LPM does not fit in fewer).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${TANDEM_BIN:-$ROOT/target/release}
@@ -74,7 +75,7 @@ run() {
     --eal "-l 0 --in-memory --no-pci --no-telemetry $geneal" \
     --tx "net_memif0,role=client,id=0,socket=tbench-l0$zc" \
     --rx "net_memif1,role=client,id=0,socket=tbench-l1$zc" \
-    --dst-mac 02:00:00:00:00:10 --sink-ip 10.1.0.2 >"$OUT/last.json" 2>"$OUT/gen.log"
+    --dst-mac 02:00:00:00:00:10 --sink-ip 10.1.0.2 ${MAX_PPS:+--max-pps $MAX_PPS} >"$OUT/last.json" 2>"$OUT/gen.log"
   local rc=$?
   kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null   # the client (generator) exited first
   return $rc

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The standard benchmark set, as a markdown report (default bench-report.md): the FIB
+# micro-benchmark (trie, poptrie, rte_lpm), forwarding tandemd vs l3fwd on ipv4-64b, imix and
+# latency-50 (interleaved, RUNS pairs), EVPN import vs FRR and GoBGP. Ratios, never asserts.
+# Usage: bench/report.sh [OUT.md] [RUNS]
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUTMD=${1:-$ROOT/bench-report.md}
+RUNS=${2:-5}
+BIN=${TANDEM_BIN:-$ROOT/target/release}
+{
+  echo "# tandem benchmark report"
+  echo
+  echo "$(date -u +%FT%TZ), $(nproc) vCPU, $(lscpu | sed -n 's/^Model name: *//p'), commit $(git -C "$ROOT" rev-parse --short HEAD)"
+  echo
+  echo "## FIB: IPv4 LPM lookups on one core (median of $RUNS)"
+  echo
+  echo '```'
+  "$BIN/tandem-bench" fib --runs "$RUNS" 2>&1 | grep -v '^EAL'
+  echo '```'
+  for p in ipv4-64b imix latency-50; do
+    echo
+    echo "## Forwarding, profile $p: tandemd vs DPDK l3fwd over memif zero-copy ($RUNS interleaved pairs)"
+    echo
+    echo '```'
+    if [ "$p" = latency-50 ]; then
+      MAX_PPS=10000000 bash "$ROOT/bench/forward.sh" compare "$ROOT/bench/profiles/$p.yaml" 5 "$RUNS" 2>&1 | tail -3
+    else
+      bash "$ROOT/bench/forward.sh" compare "$ROOT/bench/profiles/$p.yaml" 5 "$RUNS" 2>&1 | tail -3
+    fi
+    echo '```'
+  done
+  echo
+  echo "## EVPN import: tandemd vs FRR vs GoBGP (100k routes)"
+  echo
+  echo '```'
+  bash "$ROOT/bench/bgp_import.sh" 100000 3 2>&1 | tail -8
+  echo '```'
+} >"$OUTMD"
+echo "report written to $OUTMD"
