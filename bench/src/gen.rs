@@ -213,19 +213,12 @@ pub fn build_frame(
     src_mac: MacAddr,
     tsc: u64,
 ) -> usize {
+    use dataplane::wire::{ethernet, ipv4};
     let len = usize::from(size) - 4;
     let b = &mut b[..len];
     b.fill(0);
-    b[0..6].copy_from_slice(&dst_mac.0);
-    b[6..12].copy_from_slice(&src_mac.0);
-    let mut o = 12;
-    if let Some(v) = s.vlan {
-        b[12..14].copy_from_slice(&0x8100u16.to_be_bytes());
-        b[14..16].copy_from_slice(&v.to_be_bytes());
-        o = 16;
-    }
-    b[o..o + 2].copy_from_slice(&0x0800u16.to_be_bytes());
-    let ip = o + 2;
+    ethernet::emit(b, dst_mac, src_mac, s.vlan, ethernet::ethertype::IPV4);
+    let ip = ethernet::header_len(s.vlan);
     let pick = |r: &Range, k: u64| -> Ipv4Addr {
         let IpAddr::V4(a) = r.start else {
             return Ipv4Addr::UNSPECIFIED;
@@ -236,14 +229,14 @@ pub fn build_frame(
     let src = pick(&s.src, n);
     let dst = pick(&s.dst, n / u64::from(s.src.count));
     let total = (len - ip) as u16;
-    b[ip] = 0x45;
-    b[ip + 2..ip + 4].copy_from_slice(&total.to_be_bytes());
-    b[ip + 8] = 64;
-    b[ip + 9] = 17;
-    b[ip + 12..ip + 16].copy_from_slice(&src.octets());
-    b[ip + 16..ip + 20].copy_from_slice(&dst.octets());
-    let c = dataplane::wire::checksum::checksum(&b[ip..ip + 20]);
-    b[ip + 10..ip + 12].copy_from_slice(&c.to_be_bytes());
+    ipv4::emit(
+        &mut b[ip..],
+        src,
+        dst,
+        ipv4::PROTO_UDP,
+        64,
+        usize::from(total) - ipv4::MIN_HDR,
+    );
     let udp = ip + 20;
     let sp = s
         .src_port
@@ -266,21 +259,16 @@ pub fn build_frame(
 
 /// The stamp of a received frame: (stream id, sequence number, TSC at transmission).
 pub fn parse_stamp(f: &[u8]) -> Option<(u16, u64, u64)> {
-    let mut o = 12;
-    let mut et = u16::from_be_bytes([*f.get(o)?, *f.get(o + 1)?]);
-    if et == 0x8100 {
-        o += 4;
-        et = u16::from_be_bytes([*f.get(o)?, *f.get(o + 1)?]);
-    }
-    if et != 0x0800 {
+    use dataplane::wire::{ethernet, ipv4};
+    let eth = ethernet::parse(f).ok()?;
+    if eth.ethertype != ethernet::ethertype::IPV4 {
         return None;
     }
-    let ip = o + 2;
-    let ihl = usize::from(*f.get(ip)? & 0x0f) * 4;
-    if *f.get(ip + 9)? != 17 {
+    let ip = f.get(eth.len..)?;
+    if *ip.get(9)? != ipv4::PROTO_UDP {
         return None;
     }
-    let st = ip + ihl + 8;
+    let st = eth.len + usize::from(ip[0] & 0x0f) * 4 + 8;
     let s = f.get(st..st + STAMP)?;
     if u16::from_be_bytes([s[0], s[1]]) != MAGIC {
         return None;
@@ -376,23 +364,25 @@ pub struct Report {
 
 const BURST: usize = 32;
 
-/// Answers an ARP request for `ip` in frame `f` (in place); true when it did.
+/// Answers an ARP request for `ip` in frame `f` (in place, untagged); true when it did.
 fn arp_reply(f: &mut [u8], ip: Ipv4Addr, mac: MacAddr) -> bool {
-    if f.len() < 42 || f[12..14] != [0x08, 0x06] || f[20..22] != [0, 1] || f[38..42] != ip.octets()
-    {
+    use dataplane::wire::{arp, ethernet};
+    let Ok(eth) = ethernet::parse(f) else {
         return false;
-    }
-    let (sha, spa) = (
-        <[u8; 6]>::try_from(&f[22..28]).unwrap_or_default(),
-        <[u8; 4]>::try_from(&f[28..32]).unwrap_or_default(),
-    );
-    f[0..6].copy_from_slice(&sha);
-    f[6..12].copy_from_slice(&mac.0);
-    f[21] = 2;
-    f[22..28].copy_from_slice(&mac.0);
-    f[28..32].copy_from_slice(&ip.octets());
-    f[32..38].copy_from_slice(&sha);
-    f[38..42].copy_from_slice(&spa);
+    };
+    let body = &f[eth.len..];
+    let req = match arp::ArpRepr::parse(body) {
+        Ok(a)
+            if eth.ethertype == ethernet::ethertype::ARP
+                && a.op == arp::OP_REQUEST
+                && a.tpa == ip =>
+        {
+            a
+        }
+        _ => return false,
+    };
+    ethernet::emit(f, req.sha, mac, eth.vlan, ethernet::ethertype::ARP);
+    req.reply(mac).emit(&mut f[eth.len..]);
     true
 }
 

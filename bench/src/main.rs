@@ -155,6 +155,20 @@ fn rte_lpm_run(
         }
     }
     let checked = keys.len().min(64 * 1024);
+    let rate = lookups_per_s(runs, lookups, keys, |b| {
+        // SAFETY: as above.
+        unsafe { sys::shim_rte_lpm_lookup_bulk(lpm, b.as_ptr(), out.as_mut_ptr(), b.len() as u32) };
+        black_box(&out);
+    });
+    let bytes = (1u64 << 24) * 4 + u64::from(tbl8s) * 256 * 4 + u64::from(conf.max_rules) * 8;
+    // SAFETY: lpm was created above and is not used after.
+    unsafe { sys::rte_lpm_free(lpm) };
+    Ok(Some((rate, bytes as f64, agree as f64 / checked as f64)))
+}
+
+/// Lookups per second, the median of `runs`: `batch` is called on consecutive 1024-key
+/// slices of `keys` (wrapping) until `lookups` keys were looked up.
+fn lookups_per_s(runs: usize, lookups: usize, keys: &[u32], mut batch: impl FnMut(&[u32])) -> f64 {
     let mut rates = Vec::new();
     for _ in 0..runs {
         let t0 = Instant::now();
@@ -162,23 +176,12 @@ fn rte_lpm_run(
         while done < lookups {
             let start = done % keys.len();
             let b = &keys[start..(start + 1024).min(keys.len())];
-            // SAFETY: as above.
-            unsafe {
-                sys::shim_rte_lpm_lookup_bulk(lpm, b.as_ptr(), out.as_mut_ptr(), b.len() as u32)
-            };
-            black_box(&out);
+            batch(b);
             done += b.len();
         }
         rates.push(done as f64 / t0.elapsed().as_secs_f64());
     }
-    let bytes = (1u64 << 24) * 4 + u64::from(tbl8s) * 256 * 4 + u64::from(conf.max_rules) * 8;
-    // SAFETY: lpm was created above and is not used after.
-    unsafe { sys::rte_lpm_free(lpm) };
-    Ok(Some((
-        median(&mut rates),
-        bytes as f64,
-        agree as f64 / checked as f64,
-    )))
+    median(&mut rates)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -304,24 +307,16 @@ fn main() -> Result<()> {
                 }
             })
             .collect();
-        let mut rates = Vec::new();
         let mut hist = Histogram::<u64>::new(3)?;
-        for _ in 0..runs {
-            let t0 = Instant::now();
-            let mut hits = 0u64;
-            let mut done = 0;
-            while done < lookups {
-                let b0 = Instant::now();
-                for k in keys.iter().skip(done % keys.len()).take(1024) {
-                    hits += u64::from(black_box(lpm.lookup(*k)).is_some());
-                }
-                hist.record((b0.elapsed().as_nanos() as u64).max(1))?;
-                done += 1024;
-            }
+        let rate = lookups_per_s(runs, lookups, &keys, |b| {
+            let b0 = Instant::now();
+            let hits = b
+                .iter()
+                .filter(|k| black_box(lpm.lookup(**k)).is_some())
+                .count();
             black_box(hits);
-            rates.push(done as f64 / t0.elapsed().as_secs_f64());
-        }
-        let rate = median(&mut rates);
+            let _ = hist.record((b0.elapsed().as_nanos() as u64).max(1));
+        });
         // Poptrie on the same table and keys.
         let t0 = Instant::now();
         let pop = Poptrie::<u32>::build(t.clone());
@@ -332,36 +327,18 @@ fn main() -> Result<()> {
             .filter(|k| pop.lookup(**k) == lpm.lookup(**k))
             .count() as f64
             / (1 << 16) as f64;
-        let mut pop_rates = Vec::new();
-        for _ in 0..runs {
-            let t0 = Instant::now();
-            let mut hits = 0u64;
-            let mut done = 0;
-            while done < lookups {
-                for k in keys.iter().skip(done % keys.len()).take(1024) {
-                    hits += u64::from(black_box(pop.lookup(*k)).is_some());
-                }
-                done += 1024;
-            }
+        let pop_rate = lookups_per_s(runs, lookups, &keys, |b| {
+            let hits = b
+                .iter()
+                .filter(|k| black_box(pop.lookup(**k)).is_some())
+                .count();
             black_box(hits);
-            pop_rates.push(done as f64 / t0.elapsed().as_secs_f64());
-        }
-        let pop_rate = median(&mut pop_rates);
-        let mut bulk_rates = Vec::new();
+        });
         let mut bout = vec![0u32; 1024];
-        for _ in 0..runs {
-            let t0 = Instant::now();
-            let mut done = 0;
-            while done < lookups {
-                let start = done % keys.len();
-                let b = &keys[start..(start + 1024).min(keys.len())];
-                pop.lookup_bulk(b, &mut bout[..b.len()]);
-                black_box(&bout);
-                done += b.len();
-            }
-            bulk_rates.push(done as f64 / t0.elapsed().as_secs_f64());
-        }
-        let bulk_rate = median(&mut bulk_rates);
+        let bulk_rate = lookups_per_s(runs, lookups, &keys, |b| {
+            pop.lookup_bulk(b, &mut bout[..b.len()]);
+            black_box(&bout);
+        });
         let base = if eal_ok {
             rte_lpm_run(&t, &keys, &lpm, lookups, runs)?
         } else {

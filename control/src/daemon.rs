@@ -421,18 +421,7 @@ impl Instance {
                 .ifaces
                 .iter()
                 .filter(|i| usize::from(i.vrf) == vi)
-                .flat_map(|i| {
-                    i.v4.iter()
-                        .map(|(a, l)| config::IfAddr {
-                            addr: (*a).into(),
-                            len: *l,
-                        })
-                        .chain(i.v6.iter().map(|(a, l)| config::IfAddr {
-                            addr: (*a).into(),
-                            len: *l,
-                        }))
-                        .collect::<Vec<_>>()
-                })
+                .flat_map(|i| i.addrs().map(|(addr, len)| config::IfAddr { addr, len }))
                 .collect();
             hostif::setup(&hostif::HostIf {
                 netns: &netns,
@@ -464,13 +453,9 @@ impl Instance {
             .map(|v| Arc::new(build::routes(&cfg, &topo, v as VrfId)))
             .collect();
         let rid = cfg.bgp.as_ref().map(|b| b.router_id);
-        let overlays: Vec<Arc<dataplane::tables::Overlay>> = cfg
-            .vrfs
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
+        let overlays: Vec<Arc<dataplane::tables::Overlay>> = (0..cfg.vrfs.len())
+            .map(|i| {
                 Arc::new(dataplane::tables::Overlay {
-                    vni: v.vni.unwrap_or(0),
                     router_mac: rid
                         .map(|r| crate::evpn::router_mac(&cfg, r, i))
                         .unwrap_or_default(),
@@ -1347,14 +1332,10 @@ impl Instance {
             };
             // The segment's own subnet from an ES peer (IP aliasing toward the core) is no
             // CE route: it stays an overlay route (the local repair path).
-            let ifc = &self.topo.ifaces[usize::from(iface)];
-            let own_subnet = ifc
-                .v4
-                .iter()
-                .map(|(a, l)| (IpAddr::V4(*a), *l))
-                .chain(ifc.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l)))
-                .any(|(a, l)| config::Prefix::new(a, l) == prefix);
-            if own_subnet {
+            if self.topo.ifaces[usize::from(iface)]
+                .subnets()
+                .any(|p| p == prefix)
+            {
                 self.sync.stats.rt5_not_ours += 1;
                 return None;
             }
@@ -1451,7 +1432,7 @@ impl Instance {
         for v in core {
             let vi = usize::from(v);
             let old = &self.overlays[vi];
-            let (routes, ov) = self.core.build(v, old.vni, old.router_mac);
+            let (routes, ov) = self.core.build(v, old.router_mac);
             if routes == self.overlay_routes[vi] {
                 // Same prefixes on the same groups: swap the groups only (mass withdraw).
                 if *self.overlays[vi] != ov {
@@ -1469,6 +1450,10 @@ impl Instance {
             self.publish_local();
         }
         self.publish_dirty();
+        let pending = std::mem::take(&mut self.es_pending);
+        if pending.is_empty() || (groups_only.is_empty() && rebuilt.is_empty()) {
+            return;
+        }
         let names = |v: &[VrfId]| -> Vec<String> {
             v.iter()
                 .map(|v| self.topo.vrf_names[usize::from(*v)].clone())
@@ -1479,11 +1464,8 @@ impl Instance {
             names(&groups_only),
             names(&rebuilt)
         );
-        let pending = std::mem::take(&mut self.es_pending);
-        if !groups_only.is_empty() || !rebuilt.is_empty() {
-            for esi in pending {
-                self.es_events.record(esi, "fib-updated", detail.clone());
-            }
+        for esi in pending {
+            self.es_events.record(esi, "fib-updated", detail.clone());
         }
     }
 
@@ -1498,7 +1480,7 @@ impl Instance {
             .map(|r| (r.prefix, r.iface, r.gw))
             .collect();
         let old = &self.overlays[vi];
-        let (overlay, ov) = self.core.build(v, old.vni, old.router_mac);
+        let (overlay, ov) = self.core.build(v, old.router_mac);
         let learned = build::Learned {
             synced: &synced,
             overlay: &overlay,
@@ -1617,9 +1599,7 @@ impl Instance {
             let vi = usize::from(ifc.vrf);
             // Where the interface's subnets go now: the overlay group of the same prefix.
             let via: Vec<String> = ifc
-                .v4
-                .iter()
-                .map(|(a, l)| config::Prefix::new(IpAddr::V4(*a), *l))
+                .subnets()
                 .filter_map(|p| {
                     let g = self.overlay_routes[vi].iter().find(|(q, _)| *q == p)?.1;
                     let ts = self.overlays[vi].groups.get(g as usize)?;
@@ -1686,18 +1666,12 @@ impl Instance {
                 .iter()
                 .filter(|i| i.vrf == vid && up(&i.id))
             {
-                let v4 = i.v4.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
-                for (a, l) in v4.chain(i.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l))) {
-                    prefixes.insert(config::Prefix::new(a, l), esi_of(i.id));
+                for p in i.subnets() {
+                    prefixes.insert(p, esi_of(i.id));
                 }
             }
             for r in &v.routes {
-                let through = r.via.and_then(|gw| {
-                    self.topo
-                        .ifaces
-                        .iter()
-                        .find(|i| i.vrf == vid && i.subnet_addr(gw).is_some())
-                });
+                let through = r.via.and_then(|gw| self.topo.iface_on_subnet(vid, gw));
                 match through {
                     Some(i) if up(&i.id) => {
                         prefixes.insert(r.prefix, esi_of(i.id));
@@ -1731,12 +1705,7 @@ impl Instance {
         for (vi, v) in self.cfg.vrfs.iter().enumerate() {
             for r in &v.routes {
                 let Some(gw) = r.via else { continue };
-                let Some(ifc) = self
-                    .topo
-                    .ifaces
-                    .iter()
-                    .find(|i| usize::from(i.vrf) == vi && i.subnet_addr(gw).is_some())
-                else {
+                let Some(ifc) = self.topo.iface_on_subnet(vi as VrfId, gw) else {
                     continue;
                 };
                 let Some(&(si, tag)) = self.sync.iface_es.get(&ifc.id) else {
@@ -1926,16 +1895,30 @@ impl Instance {
     /// Carrier of the LACP members between the 100 ms timer ticks: a member going down is
     /// acted on (bundle, segment, local repair, withdrawals) within `LINK_POLL`.
     fn link_poll(&mut self, now: Instant) {
-        let flipped = self.bundles.iter().any(|b| {
-            b.lacp
-                .members
-                .iter()
-                .any(|m| self.port_up(m.port) != m.link_up)
-        });
-        if flipped {
-            self.lacp_tick(now);
-            self.es_update(now, false);
+        let mut flips = Vec::new();
+        for (bi, b) in self.bundles.iter().enumerate() {
+            for (j, m) in b.lacp.members.iter().enumerate() {
+                let up = self.port_up(m.port);
+                if up != m.link_up {
+                    flips.push((bi, j, up));
+                }
+            }
         }
+        if flips.is_empty() {
+            return;
+        }
+        for (bi, j, up) in flips {
+            let b = &mut self.bundles[bi];
+            let port = b.lacp.members[j].port;
+            b.lacp.link(now, j, up);
+            if let Some(si) = b.segment {
+                let name = self.ports[usize::from(port)].name.clone();
+                let what = if up { "member-up" } else { "member-down" };
+                self.es_events.record(self.segments[si].esi, what, name);
+            }
+        }
+        self.lacp_tick(now);
+        self.es_update(now, false);
     }
 
     fn timers(&mut self, now: Instant) {
@@ -2132,38 +2115,13 @@ impl Instance {
                 .unwrap_or(true)
     }
 
+    /// The LACP machines' periodic work (carrier changes come from `link_poll`).
     fn lacp_tick(&mut self, now: Instant) {
         let mut out = Vec::new();
-        let ups: Vec<Vec<bool>> = self
-            .bundles
-            .iter()
-            .map(|b| {
-                b.lacp
-                    .members
-                    .iter()
-                    .map(|m| self.port_up(m.port))
-                    .collect()
-            })
-            .collect();
-        let mut flips = Vec::new();
-        for (b, ups) in self.bundles.iter_mut().zip(ups) {
-            for (j, up) in ups.into_iter().enumerate() {
-                let m = &b.lacp.members[j];
-                if m.link_up != up {
-                    if let Some(si) = b.segment {
-                        flips.push((si, m.port, up));
-                    }
-                }
-                b.lacp.link(now, j, up);
-            }
+        for b in &mut self.bundles {
             for (j, pdu) in b.lacp.tick(now) {
                 out.push((b.lacp.members[j].port, pdu));
             }
-        }
-        for (si, port, up) in flips {
-            let name = self.ports[usize::from(port)].name.clone();
-            let what = if up { "member-up" } else { "member-down" };
-            self.es_events.record(self.segments[si].esi, what, name);
         }
         for (port, pdu) in out {
             self.send_lacpdu(port, &pdu);
@@ -2598,12 +2556,7 @@ impl Instance {
                     vrf: self.topo.vrf_names[usize::from(i.vrf)].clone(),
                     mac: i.mac.to_string(),
                     mtu: i.mtu,
-                    addresses: i
-                        .v4
-                        .iter()
-                        .map(|(a, l)| format!("{a}/{l}"))
-                        .chain(i.v6.iter().map(|(a, l)| format!("{a}/{l}")))
-                        .collect(),
+                    addresses: i.addrs().map(|(a, l)| format!("{a}/{l}")).collect(),
                     up,
                     rx_packets: c(|x| &x.rx_packets),
                     rx_bytes: c(|x| &x.rx_bytes),
@@ -2622,12 +2575,7 @@ impl Instance {
             }
             let mut rows: Vec<RouteView> = Vec::new();
             for i in self.topo.ifaces.iter().filter(|i| usize::from(i.vrf) == vi) {
-                let addrs: Vec<(IpAddr, u8)> =
-                    i.v4.iter()
-                        .map(|(a, l)| ((*a).into(), *l))
-                        .chain(i.v6.iter().map(|(a, l)| ((*a).into(), *l)))
-                        .collect();
-                for (a, l) in addrs {
+                for (a, l) in i.addrs() {
                     rows.push(RouteView {
                         vrf: v.name.to_string(),
                         prefix: config::Prefix::new(a, l).to_string(),
@@ -2655,12 +2603,9 @@ impl Instance {
                 });
             }
             for r in &v.routes {
-                let iface = r.via.and_then(|gw| {
-                    self.topo
-                        .ifaces
-                        .iter()
-                        .find(|i| usize::from(i.vrf) == vi && i.subnet_addr(gw).is_some())
-                });
+                let iface = r
+                    .via
+                    .and_then(|gw| self.topo.iface_on_subnet(vi as VrfId, gw));
                 rows.push(RouteView {
                     vrf: v.name.to_string(),
                     prefix: r.prefix.to_string(),
@@ -2739,9 +2684,11 @@ impl Instance {
         v["local"] = self
             .overlays
             .iter()
-            .zip(&self.topo.vrf_names)
-            .filter(|(o, _)| o.vni != 0)
-            .map(|(o, n)| serde_json::json!({ "vrf": n, "vni": o.vni, "router-mac": o.router_mac.to_string(), "groups": o.groups.len() }))
+            .zip(&self.cfg.vrfs)
+            .filter_map(|(o, v)| {
+                let vni = v.vni?;
+                Some(serde_json::json!({ "vrf": v.name.as_str(), "vni": vni, "router-mac": o.router_mac.to_string(), "groups": o.groups.len() }))
+            })
             .collect();
         v["down-interfaces"] = self
             .down_ifaces

@@ -193,7 +193,8 @@ pub fn remote_ad(cfg: &Config, e: &Entry, own: Option<Ipv4Addr>) -> Option<Ad> {
         let single_active = e
             .ext_communities
             .iter()
-            .any(|c| c.0[0] == 0x06 && c.0[1] == 0x01 && c.0[2] & 1 != 0);
+            .filter_map(|c| c.as_esi_label())
+            .any(|(single, _)| single);
         return Some(Ad::Es {
             esi: *esi,
             vtep,
@@ -335,7 +336,7 @@ impl Core {
                 None => {}
             }
         }
-        if old.is_some() && matches!(old, Some(Ad::Es { .. })) && want.is_none() {
+        if matches!((&old, &want), (Some(Ad::Es { .. }), None)) {
             self.stats.mass_withdraws += 1;
         }
         if let Some(w) = want {
@@ -370,12 +371,7 @@ impl Core {
     /// VRF `v`'s overlay routes (prefix, group) and its groups. A prefix reached only through
     /// one all-active segment uses that segment's group; others get a group per distinct set
     /// of tunnels. Prefixes that resolve to no tunnel are left out.
-    pub fn build(
-        &self,
-        v: VrfId,
-        vni: u32,
-        router_mac: config::MacAddr,
-    ) -> (Vec<(Prefix, u32)>, Overlay) {
+    pub fn build(&self, v: VrfId, router_mac: config::MacAddr) -> (Vec<(Prefix, u32)>, Overlay) {
         let mut groups: Vec<Box<[Tunnel]>> = Vec::new();
         let mut index: HashMap<GroupKey, u32> = HashMap::new();
         let mut routes = Vec::new();
@@ -412,14 +408,7 @@ impl Core {
             });
             routes.push((*p, g));
         }
-        (
-            routes,
-            Overlay {
-                vni,
-                router_mac,
-                groups,
-            },
-        )
+        (routes, Overlay { router_mac, groups })
     }
 
     /// `show evpn core`: per VRF, each prefix with its tunnels; the segments known from A-D
@@ -540,7 +529,7 @@ vxlan: { source: 10.99.0.1 }
                 vec![1]
             );
         }
-        let (routes, ov) = core.build(1, 5000, MacAddr([2, 0, 0, 0, 0, 1]));
+        let (routes, ov) = core.build(1, MacAddr([2, 0, 0, 0, 0, 1]));
         assert_eq!(routes.len(), 3);
         assert_eq!(ov.groups.len(), 2, "{:?}", ov.groups);
         assert_eq!(routes[0].1, routes[1].1);
@@ -549,7 +538,7 @@ vxlan: { source: 10.99.0.1 }
         // PE 10.99.0.3 withdraws one prefix: it leaves that prefix's group only.
         let e = entry(2, "192.0.2.0/24", "10.99.0.3", ecs(3), 5000);
         assert_eq!(core.set(&e.route.key(), Ok(Vec::new())), vec![1]);
-        let (routes, ov) = core.build(1, 5000, MacAddr::ZERO);
+        let (routes, ov) = core.build(1, MacAddr::ZERO);
         assert_eq!(ov.groups[routes[0].1 as usize].len(), 1);
         assert_eq!(ov.groups[routes[1].1 as usize].len(), 2);
     }
@@ -655,7 +644,7 @@ vxlan: { source: 10.99.0.1 }
         ] {
             core.set_ad(&e.route.key(), remote_ad(&cfg, &e, own));
         }
-        let (routes, ov) = core.build(1, 5000, MacAddr::ZERO);
+        let (routes, ov) = core.build(1, MacAddr::ZERO);
         assert_eq!(routes.len(), 3);
         assert_eq!(ov.groups.len(), 1);
         assert_eq!(
@@ -668,14 +657,14 @@ vxlan: { source: 10.99.0.1 }
             core.set_ad(&e.route.key(), remote_ad(&cfg, &e, own)),
             vec![1]
         );
-        let (routes2, ov) = core.build(1, 5000, MacAddr::ZERO);
+        let (routes2, ov) = core.build(1, MacAddr::ZERO);
         assert_eq!(routes2, routes, "the routes stay; the group grows");
         let vteps: Vec<_> = ov.groups[0].iter().map(|t| t.vtep.to_string()).collect();
         assert_eq!(vteps, ["10.99.0.2", "10.99.0.3"]);
         // Mass withdraw: PE2's per-ES route goes; its RT-5s are still there.
         let e = per_es("10.99.0.2", false);
         core.set_ad(&e.route.key(), None);
-        let (routes3, ov) = core.build(1, 5000, MacAddr::ZERO);
+        let (routes3, ov) = core.build(1, MacAddr::ZERO);
         assert_eq!(routes3, routes, "the FIB entries are unchanged");
         assert_eq!(ov.groups[0].len(), 1);
         assert_eq!(ov.groups[0][0].vtep, Ipv4Addr::new(10, 99, 0, 3));
@@ -683,7 +672,7 @@ vxlan: { source: 10.99.0.1 }
         // Single-active: only the PE that advertised the prefix (PE2, whose per-ES is back).
         let e = per_es("10.99.0.2", true);
         core.set_ad(&e.route.key(), remote_ad(&cfg, &e, own));
-        let (_, ov) = core.build(1, 5000, MacAddr::ZERO);
+        let (_, ov) = core.build(1, MacAddr::ZERO);
         let vteps: Vec<_> = ov
             .groups
             .iter()

@@ -173,17 +173,18 @@ pub fn kernel_carrier(ifname: &str) -> Option<bool> {
         _pad: [0; 22],
     };
     req.name[..b.len()].copy_from_slice(b);
-    // SAFETY: a plain datagram socket, closed below; SIOCGIFFLAGS writes only into `req`,
-    // which has the size and layout of `struct ifreq`.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return None;
-        }
-        let rc = libc::ioctl(fd, SIOCGIFFLAGS as _, &mut req as *mut IfReq);
-        libc::close(fd);
-        (rc == 0).then_some(req.flags & libc::IFF_RUNNING as i16 != 0)
+    // One datagram socket for the process's life (control polls every member every 10 ms).
+    static SOCK: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    // SAFETY: a plain datagram socket, never closed.
+    let fd = *SOCK.get_or_init(|| unsafe {
+        libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
+    });
+    if fd < 0 {
+        return None;
     }
+    // SAFETY: SIOCGIFFLAGS writes only into `req`, which has the layout of `struct ifreq`.
+    let rc = unsafe { libc::ioctl(fd, SIOCGIFFLAGS as _, &mut req as *mut IfReq) };
+    (rc == 0).then_some(req.flags & libc::IFF_RUNNING as i16 != 0)
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]

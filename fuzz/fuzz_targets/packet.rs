@@ -30,7 +30,7 @@ fn snapshot() -> &'static Snapshot {
                     host_mac: config::MacAddr([2, 0, 0, 0, 9, v as u8]),
                     mcast: Default::default(),
                     adj: Default::default(),
-                    overlay: Arc::new(dataplane::tables::Overlay { vni: 5000, router_mac: config::MacAddr([2, 0, 0, 0, 0x50, 0]), groups: Vec::new() }),
+                    overlay: Arc::new(dataplane::tables::Overlay { router_mac: config::MacAddr([2, 0, 0, 0, 0x50, 0]), groups: Vec::new() }),
                 })
             })
             .collect();

@@ -17,10 +17,7 @@ veth ce l2a pe2 l2b
 veth pe1 c1 pe2 c2
 veth ce sw-h1 h1 eth0
 host_addr h1 192.0.2.11/24 192.0.2.1
-ovs_start ce
-vsctl ce add-br br0 -- set bridge br0 datapath_type=netdev
-vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode=balance-tcp vlan_mode=trunk trunks=10,11,12,13 \
-  other_config:lacp-time=fast other_config:lacp-system-id=02:00:00:00:ce:01 other_config:lacp-system-priority=100
+ovs_ce_lag balance-tcp 10,11,12,13
 vsctl ce add-port br0 sw-h1 tag=10
 ESI="00:11:22:33:44:55:00:00:00:01"
 

@@ -13,11 +13,7 @@ lacp_up() {
     veth ce sw-h$i h$i eth0
     host_addr h$i 192.0.2.1$i/24 192.0.2.1
   done
-  ovs_start ce
-  vsctl ce add-br br0 -- set bridge br0 datapath_type=netdev
-  vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode=balance-tcp vlan_mode=trunk trunks=10 \
-      other_config:lacp-time=fast other_config:lacp-system-id=02:00:00:00:ce:01 other_config:lacp-system-priority=100 \
-      other_config:bond-rebalance-interval=1000
+  ovs_ce_lag balance-tcp 10 other_config:bond-rebalance-interval=1000
   for i in 1 2 3 4; do vsctl ce add-port br0 sw-h$i tag=10; done
   lacp_pe pe1 l1b 0x0101 02:00:00:00:aa:01
   lacp_pe pe2 l2b 0x0201 02:00:00:00:aa:01

@@ -85,6 +85,17 @@ ovs_start() {
   PIDS+=("$(cat "$d/vswitchd.pid")")
 }
 vsctl() { local ns=$1; shift; ovs-vsctl --db="unix:$LAB/ovs-$ns/db.sock" "$@"; }
+# ovs_ce_lag BOND_MODE TRUNKS [OTHER_CONFIG...]: Open vSwitch in namespace "ce" as a
+# multi-homed CE: bridge br0 with bond lag0 = l1a + l2a, LACP active/fast, system id
+# 02:00:00:00:ce:01 priority 100, trunking TRUNKS (host ports are added by the caller).
+ovs_ce_lag() {
+  local mode=$1 trunks=$2; shift 2
+  ovs_start ce
+  vsctl ce add-br br0 -- set bridge br0 datapath_type=netdev
+  vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode="$mode" vlan_mode=trunk trunks="$trunks" \
+    other_config:lacp-time=fast other_config:lacp-system-id=02:00:00:00:ce:01 \
+    other_config:lacp-system-priority=100 "$@"
+}
 appctl() { local ns=$1; shift; ovs-appctl -t "$LAB/ovs-$ns/vswitchd.ctl" "$@"; }
 
 # tandemd NAME NS CONFIG: start an appliance in namespace NS and wait for its API.

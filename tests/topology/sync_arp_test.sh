@@ -48,11 +48,7 @@ ip -n "$P-rs" addr add fd00:1::2/64 dev r1 nodad
 ip -n "$P-rs" addr add fd00:2::2/64 dev r2 nodad
 ip -n "$P-rs" addr add 198.51.100.10/32 dev lo
 ip -n "$P-rs" addr add 2001:db8:99::10/128 dev lo
-ovs_start ce
-vsctl ce add-br br0 -- set bridge br0 datapath_type=netdev
-vsctl ce add-bond br0 lag0 l1a l2a lacp=active bond_mode=balance-slb vlan_mode=trunk trunks=10,20 \
-  other_config:lacp-time=fast other_config:lacp-system-id=02:00:00:00:ce:01 other_config:lacp-system-priority=100 \
-  other_config:bond-rebalance-interval=0
+ovs_ce_lag balance-slb 10,20 other_config:bond-rebalance-interval=0
 vsctl ce add-port br0 sw-h1 tag=10
 vsctl ce add-port br0 sw-h2 tag=20
 vsctl ce add-port br0 sw-h3 tag=10

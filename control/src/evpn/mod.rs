@@ -132,12 +132,7 @@ pub fn local_routes(cfg: &Config, esi_of: impl Fn(&config::Bundle) -> Option<Esi
         // §6): VRF RD, tag 0, the VRF's RTs, label = the VRF's L3 VNI with its Router's MAC.
         // Remote PEs resolve ESI-based RT-5s and balance over every PE that sends it.
         for vi in vrfs {
-            let mut communities: Vec<ExtCommunity> = cfg.vrfs[vi]
-                .route_targets
-                .export
-                .iter()
-                .map(|rt| ExtCommunity::route_target(*rt))
-                .collect();
+            let mut communities = export_rts(cfg, vi);
             communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
             if cfg.vrfs[vi].vni.is_some() {
                 communities.push(ExtCommunity::router_mac(router_mac(cfg, bgp.router_id, vi)));
@@ -196,20 +191,7 @@ pub fn core_rt5(
     prefix: config::Prefix,
     esi: Esi,
 ) -> Local {
-    let zero = if prefix.addr().is_ipv4() {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
-    };
-    let v = &cfg.vrfs[vrf];
-    let mut communities: Vec<ExtCommunity> = v
-        .route_targets
-        .export
-        .iter()
-        .map(|rt| ExtCommunity::route_target(*rt))
-        .collect();
-    communities.push(ExtCommunity::router_mac(router_mac(cfg, router_id, vrf)));
-    communities.push(ExtCommunity::encapsulation(tunnel::VXLAN));
+    let (vni, communities) = with_core_ecs(cfg, router_id, vrf, export_rts(cfg, vrf));
     Local {
         route: EvpnRoute::IpPrefix {
             rd: vrf_rd(cfg, router_id, vrf),
@@ -217,10 +199,32 @@ pub fn core_rt5(
             tag: 0,
             prefix: prefix.addr(),
             len: prefix.len(),
-            gw: zero,
-            label: v.vni.unwrap_or(0),
+            gw: unspecified_like(prefix.addr()),
+            label: vni,
         },
         communities,
+    }
+}
+
+/// The VRF's export RTs as Route Target communities.
+fn export_rts(cfg: &Config, vrf: usize) -> Vec<ExtCommunity> {
+    cfg.vrfs
+        .get(vrf)
+        .map(|v| {
+            v.route_targets
+                .export
+                .iter()
+                .map(|rt| ExtCommunity::route_target(*rt))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// 0.0.0.0 or ::, the family of `a` (an RT-5's absent GW IP).
+fn unspecified_like(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
     }
 }
 
@@ -240,12 +244,7 @@ pub fn sync_communities(cfg: &Config, vrf: usize, esi: &Esi) -> Vec<ExtCommunity
         return Vec::new();
     };
     match v.sync_rt {
-        config::SyncRt::Vrf => v
-            .route_targets
-            .export
-            .iter()
-            .map(|rt| ExtCommunity::route_target(*rt))
-            .collect(),
+        config::SyncRt::Vrf => export_rts(cfg, vrf),
         config::SyncRt::EsImport => {
             let mut c = vec![es_import(esi)];
             c.extend(
@@ -345,11 +344,7 @@ pub fn sync_rt5(
         .vrfs
         .get(vrf)
         .is_some_and(|v| v.ce_route_sync == config::CeRouteSync::Esi);
-    let zero = if prefix.addr().is_ipv4() {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
-    };
+    let zero = unspecified_like(prefix.addr());
     // With an L3 VNI the sync route is also this PE's route toward the core: L3MH §2.7.2-b.
     let (vni, communities) = with_core_ecs(cfg, router_id, vrf, sync_communities(cfg, vrf, &esi));
     Local {

@@ -302,9 +302,7 @@ fn ip4_input<B: PacketBuf, S: Sink>(
                 if ttl <= 1 {
                     return Verdict::Drop(DropReason::TtlExceeded);
                 }
-                if let Ok(mut ip) = Ipv4Packet::new_checked(pkt.data_mut()) {
-                    ip.decrement_ttl();
-                }
+                ipv4::decrement_ttl(pkt.data_mut()); // validated above
                 return Verdict::Mcast {
                     vrf: vrf.id,
                     src: s,
@@ -357,6 +355,7 @@ fn ip4_input<B: PacketBuf, S: Sink>(
                     cx,
                     vrf,
                     nh,
+                    None,
                     IpAddr::V4(src),
                     ethertype::IPV4,
                     flow_hash(&src.octets(), &dst.octets(), [0; 4]),
@@ -377,17 +376,16 @@ fn ip4_input<B: PacketBuf, S: Sink>(
         &dst.octets(),
         l4_ports(proto, frag, pkt.data().get(ihl..)),
     );
-    // A gateway route whose neighbour is resolved: its MAC is in the VRF's adjacency array,
-    // indexed like the next hops (no neighbour-table lookup per packet).
-    if let (NextHop::Via { iface, .. }, Some(mac)) = (nh, adj) {
-        if let Some(ifc) = cx.snap.ifaces.get(usize::from(iface)) {
-            if pkt.data().len() > usize::from(ifc.mtu) {
-                return Verdict::Drop(DropReason::MtuExceeded);
-            }
-        }
-        return l2_output(cx.snap, cx.ctr, iface, mac, ethertype::IPV4, hash, pkt);
-    }
-    forward(cx, vrf, nh, IpAddr::V4(dst), ethertype::IPV4, hash, pkt)
+    forward(
+        cx,
+        vrf,
+        nh,
+        adj,
+        IpAddr::V4(dst),
+        ethertype::IPV4,
+        hash,
+        pkt,
+    )
 }
 
 /// The port octets of a TCP or UDP header (not of a fragment), for the flow hash.
@@ -460,7 +458,9 @@ fn ip6_input<B: PacketBuf, S: Sink>(
             };
         }
     }
-    let local = ifc.has_v6(&dst) || (!is_mcast && vrf.route6(&dst) == Some(NextHop::Local));
+    // One FIB lookup serves both the "is it ours" test and the forwarding below.
+    let hop = if is_mcast { None } else { vrf.route6_adj(&dst) };
+    let local = ifc.has_v6(&dst) || matches!(hop, Some((NextHop::Local, _)));
     if next == ipv6::NEXT_ICMPV6 && (local || is_mcast) {
         let msg = &pkt.data()[ipv6::HDR..];
         if !icmp::v6_valid(msg, &src, &dst) {
@@ -495,6 +495,7 @@ fn ip6_input<B: PacketBuf, S: Sink>(
                         cx,
                         vrf,
                         nh,
+                        None,
                         IpAddr::V6(Ipv6Addr::from(src)),
                         ethertype::IPV6,
                         hash,
@@ -515,7 +516,7 @@ fn ip6_input<B: PacketBuf, S: Sink>(
     if dst[0] == 0xfe && dst[1] & 0xc0 == 0x80 {
         return Verdict::Drop(DropReason::NoRoute); // link-local is never forwarded
     }
-    let Some(nh) = vrf.route6(&dst) else {
+    let Some((nh, adj)) = hop else {
         return Verdict::Drop(DropReason::NoRoute);
     };
     if hlim <= 1 {
@@ -524,15 +525,8 @@ fn ip6_input<B: PacketBuf, S: Sink>(
     if let Ok(mut ip) = Ipv6Packet::new_checked(pkt.data_mut()) {
         ip.decrement_hop_limit();
     }
-    forward(
-        cx,
-        vrf,
-        nh,
-        IpAddr::V6(Ipv6Addr::from(dst)),
-        ethertype::IPV6,
-        hash,
-        pkt,
-    )
+    let d = IpAddr::V6(Ipv6Addr::from(dst));
+    forward(cx, vrf, nh, adj, d, ethertype::IPV6, hash, pkt)
 }
 
 /// IPv6 from the kernel (routed as is, never to ourselves) or out of a VXLAN tunnel (hop
@@ -572,7 +566,7 @@ fn ip6_routed<B: PacketBuf, S: Sink>(
         }
     }
     let d = IpAddr::V6(Ipv6Addr::from(dst));
-    forward(cx, vrf, nh, d, ethertype::IPV6, hash, pkt)
+    forward(cx, vrf, nh, None, d, ethertype::IPV6, hash, pkt)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -661,10 +655,14 @@ fn to_host<B: PacketBuf, S: Sink>(
     Verdict::Tx(port)
 }
 
+/// Sends the L3 packet in `pkt` to next hop `nh`. `adj` is the gateway's MAC when the VRF's
+/// adjacency array has it (a resolved `NextHop::Via`): then no neighbour-table lookup is made.
+#[allow(clippy::too_many_arguments)]
 fn forward<B: PacketBuf, S: Sink>(
     cx: &mut Ctx<'_, S>,
     vrf: &VrfTables,
     nh: NextHop,
+    adj: Option<MacAddr>,
     dst: IpAddr,
     et: u16,
     hash: u32,
@@ -682,7 +680,10 @@ fn forward<B: PacketBuf, S: Sink>(
             return Verdict::Drop(DropReason::MtuExceeded);
         }
     }
-    neighbor_out(cx, vrf, iface, ip, et, hash, pkt)
+    match adj {
+        Some(mac) => l2_output(cx.snap, cx.ctr, iface, mac, et, hash, pkt),
+        None => neighbor_out(cx, vrf, iface, ip, et, hash, pkt),
+    }
 }
 
 /// Encapsulates the L3 packet in `pkt` toward one tunnel of overlay group `group` (chosen by
@@ -730,7 +731,7 @@ fn vxlan_output<B: PacketBuf, S: Sink>(
     ethernet::emit(&mut b[outer..], t.rmac, ov.router_mac, None, et);
     crate::counters::bump(&cx.ctr.vxlan_tx, 1);
     let d = IpAddr::V4(t.vtep);
-    forward(cx, under, nh, d, ethertype::IPV4, hash, pkt)
+    forward(cx, under, nh, None, d, ethertype::IPV4, hash, pkt)
 }
 
 fn neighbor_out<B: PacketBuf, S: Sink>(

@@ -494,7 +494,6 @@ fn vxlan_snap(neigh: &[(u16, IfaceId, IpAddr, MacAddr)], tunnels: &[Tunnel]) -> 
         mcast: v1.mcast.clone(),
         adj: Arc::default(),
         overlay: Arc::new(Overlay {
-            vni: 5000,
             router_mac: RMAC,
             groups: vec![tunnels.into()],
         }),

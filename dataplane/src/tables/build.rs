@@ -25,6 +25,12 @@ impl Topology {
     pub fn iface_by_name(&self, name: &str) -> Option<&Iface> {
         self.ifaces.iter().find(|i| i.name == name)
     }
+    /// The interface of VRF `vrf` whose subnet holds `ip` (a static route's gateway).
+    pub fn iface_on_subnet(&self, vrf: VrfId, ip: IpAddr) -> Option<&Iface> {
+        self.ifaces
+            .iter()
+            .find(|i| i.vrf == vrf && i.subnet_addr(ip).is_some())
+    }
 }
 
 /// Lays out links and interfaces. `port_macs` is indexed like `cfg.ports`.
@@ -208,11 +214,9 @@ pub fn routes_with(cfg: &Config, topo: &Topology, vrf: VrfId, learned: &Learned)
     for (p, g) in learned.overlay {
         push(*p, 0, nh(NextHop::Overlay { group: *g }));
     }
-    let ifaces: Vec<&Iface> = topo.ifaces.iter().filter(|i| i.vrf == vrf).collect();
-    for i in &ifaces {
+    for i in topo.ifaces.iter().filter(|i| i.vrf == vrf) {
         let up = !learned.down.contains(&i.id);
-        let addrs = i.v4.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
-        for (a, l) in addrs.chain(i.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l))) {
+        for (a, l) in i.addrs() {
             if up {
                 push(
                     config::Prefix::new(a, l),
@@ -225,12 +229,7 @@ pub fn routes_with(cfg: &Config, topo: &Topology, vrf: VrfId, learned: &Learned)
             push(config::Prefix::new(a, host), 2, nh(NextHop::Local));
         }
     }
-    let via = |gw: IpAddr| {
-        ifaces
-            .iter()
-            .find(|i| i.subnet_addr(gw).is_some())
-            .map(|i| i.id)
-    };
+    let via = |gw: IpAddr| topo.iface_on_subnet(vrf, gw).map(|i| i.id);
     if let Some(v) = cfg.vrfs.get(usize::from(vrf)) {
         for r in &v.routes {
             let hop = match (r.via, r.blackhole) {

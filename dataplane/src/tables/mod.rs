@@ -72,11 +72,20 @@ impl Iface {
     pub fn has_v6(&self, a: &[u8; 16]) -> bool {
         *a == self.link_local || self.v6.iter().any(|(x, _)| x.octets() == *a)
     }
+    /// Our addresses with their prefix lengths, IPv4 first.
+    pub fn addrs(&self) -> impl Iterator<Item = (IpAddr, u8)> + '_ {
+        let v4 = self.v4.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
+        v4.chain(self.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l)))
+    }
+
+    /// Our connected subnets (the addresses' prefixes).
+    pub fn subnets(&self) -> impl Iterator<Item = config::Prefix> + '_ {
+        self.addrs().map(|(a, l)| config::Prefix::new(a, l))
+    }
+
     /// Our address on the subnet that contains `ip`, if `ip` is on one of our subnets.
     pub fn subnet_addr(&self, ip: IpAddr) -> Option<IpAddr> {
-        let v4 = self.v4.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
-        let v6 = self.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l));
-        v4.chain(v6)
+        self.addrs()
             .find(|(a, l)| config::Prefix::new(*a, *l).contains(ip))
             .map(|(a, _)| a)
     }
@@ -124,11 +133,11 @@ pub struct Tunnel {
     pub rmac: MacAddr,
 }
 
-/// A VRF's side of the EVPN core: its L3 VNI, router MAC and the ECMP next-hop groups its
-/// overlay routes point at (an empty group drops: every PE behind it is gone).
+/// A VRF's side of the EVPN core: its router MAC (inner source of what we send, inner
+/// destination of what we accept) and the ECMP next-hop groups its overlay routes point at
+/// (an empty group drops: every PE behind it is gone). Its VNI is in `Vxlan::vni`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Overlay {
-    pub vni: u32,
     pub router_mac: MacAddr,
     pub groups: Vec<Box<[Tunnel]>>,
 }
@@ -220,13 +229,22 @@ impl VrfTables {
     /// `route4` and the gateway's resolved MAC, if known.
     #[inline]
     pub fn route4_adj(&self, a: Ipv4Addr) -> Option<(NextHop, Option<MacAddr>)> {
-        let r = &*self.routes;
-        r.fib4.lookup(u32::from(a)).map(|i| {
-            (
-                r.nexthops[i as usize],
-                self.adj.get(i as usize).copied().flatten(),
-            )
-        })
+        self.routes.fib4.lookup(u32::from(a)).map(|i| self.hop(i))
+    }
+
+    /// `route6` and the gateway's resolved MAC, if known.
+    #[inline]
+    pub fn route6_adj(&self, a: &[u8; 16]) -> Option<(NextHop, Option<MacAddr>)> {
+        self.routes
+            .fib6
+            .lookup(u128::from_be_bytes(*a))
+            .map(|i| self.hop(i))
+    }
+
+    #[inline]
+    fn hop(&self, i: u32) -> (NextHop, Option<MacAddr>) {
+        let i = i as usize;
+        (self.routes.nexthops[i], self.adj.get(i).copied().flatten())
     }
 
     /// The adjacency array of `routes` over `neigh` (see `adj`).

@@ -89,12 +89,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     }
     /// Decrements TTL and patches the checksum incrementally (RFC 1624).
     pub fn decrement_ttl(&mut self) {
-        let b = self.bm();
-        let old = be16(b, field::TTL);
-        b[field::TTL] -= 1;
-        let new = be16(b, field::TTL);
-        let c = checksum::update(be16(b, field::CSUM), old, new);
-        put16(b, field::CSUM, c);
+        decrement_ttl(self.bm());
     }
     pub fn set_ttl(&mut self, ttl: u8) {
         self.bm()[field::TTL] = ttl;

@@ -55,6 +55,13 @@ impl ExtCommunity {
         ExtCommunity([0x06, 0x01, u8::from(single_active), 0, 0, l[1], l[2], l[3]])
     }
 
+    /// (single-active flag, label field) of an ESI Label EC.
+    pub fn as_esi_label(&self) -> Option<(bool, u32)> {
+        let b = self.0;
+        (b[0] == 0x06 && b[1] == 0x01)
+            .then(|| (b[2] & 1 != 0, u32::from_be_bytes([0, b[5], b[6], b[7]])))
+    }
+
     /// EVPN Router's MAC (RFC 9135 §8.1).
     pub fn router_mac(mac: MacAddr) -> ExtCommunity {
         let mut b = [0x06, 0x03, 0, 0, 0, 0, 0, 0];
