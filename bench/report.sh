@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The standard benchmark set, as a markdown report (default bench-report.md): the FIB
-# micro-benchmark (trie, poptrie, rte_lpm), forwarding tandemd vs l3fwd on ipv4-64b, imix and
-# latency-50 (interleaved, RUNS pairs), EVPN import vs FRR and GoBGP. Ratios, never asserts.
+# micro-benchmark (trie, poptrie vs rte_lpm / rte_lpm6), forwarding tandemd vs l3fwd on
+# ipv4-64b, ipv6-64b, imix, vlan-vrf-mix (against l3fwd's plain IPv4) and latency-50
+# (interleaved, RUNS pairs), EVPN import vs FRR and GoBGP. Ratios, never asserts.
 # Usage: bench/report.sh [OUT.md] [RUNS]
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,12 +14,12 @@ BIN=${TANDEM_BIN:-$ROOT/target/release}
   echo
   echo "$(date -u +%FT%TZ), $(nproc) vCPU, $(lscpu | sed -n 's/^Model name: *//p'), commit $(git -C "$ROOT" rev-parse --short HEAD)"
   echo
-  echo "## FIB: IPv4 LPM lookups on one core (median of $RUNS)"
+  echo "## FIB: LPM lookups on one core (median of $RUNS)"
   echo
   echo '```'
   "$BIN/tandem-bench" fib --runs "$RUNS" 2>&1 | grep -v '^EAL'
   echo '```'
-  for p in ipv4-64b imix latency-50; do
+  for p in ipv4-64b ipv6-64b imix vlan-vrf-mix latency-50; do
     echo
     echo "## Forwarding, profile $p: tandemd vs DPDK l3fwd over memif zero-copy ($RUNS interleaved pairs)"
     echo

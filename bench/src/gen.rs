@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use config::MacAddr;
 use hdrhistogram::Histogram;
 use serde::Deserialize;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A profile: what to send and for how long.
 #[derive(Debug, Clone, Deserialize)]
@@ -132,8 +132,8 @@ impl Profile {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.streams.is_empty() {
-            bail!("streams: at least one stream");
+        if self.streams.is_empty() || self.streams.len() > 256 {
+            bail!("streams: 1 to 256 streams");
         }
         if self.duration_s <= 0.0 {
             bail!("duration-s: must be positive");
@@ -145,8 +145,13 @@ impl Profile {
                 (None, true) => bail!("{at}: frame-size or imix is required"),
                 _ => {}
             }
+            let v6 = s.src.start.is_ipv6();
+            if v6 != s.dst.start.is_ipv6() {
+                bail!("{at}: src and dst are not the same address family");
+            }
             for size in s.sizes() {
-                let min = MIN_FRAME + if s.vlan.is_some() { 4 } else { 0 };
+                // Ethernet's minimum is 64 bytes; the headers and the stamp may need more.
+                let min = (min_frame(v6) + if s.vlan.is_some() { 4 } else { 0 }).max(64);
                 if !(min..=1518).contains(&size) {
                     bail!("{at}: frame size {size} is not in {min}-1518");
                 }
@@ -156,9 +161,6 @@ impl Profile {
             }
             if s.vlan.is_some_and(|v| v == 0 || v > 4094) {
                 bail!("{at}.vlan: not in 1-4094");
-            }
-            if !(s.src.start.is_ipv4() && s.dst.start.is_ipv4()) {
-                bail!("{at}: IPv4 addresses only (IPv6 streams come later)");
             }
             if s.src.count == 0
                 || s.dst.count == 0
@@ -180,11 +182,16 @@ impl Profile {
     }
 }
 
-/// Ethernet 14 + IPv4 20 + UDP 8 + our 18-byte stamp + 4 FCS: the classic 64 bytes.
-pub const MIN_FRAME: u16 = 14 + 20 + 8 + STAMP as u16 + 4;
-/// Magic (2), stream id (2), sequence number (48 bits), TSC (8).
-pub const STAMP: usize = 2 + 2 + 6 + 8;
-const MAGIC: u16 = 0x7464; // "td"
+/// The smallest frame that carries the stamp, FCS included: Ethernet 14 + IPv4 20 + UDP 8 +
+/// stamp 12 + FCS 4 = 58 (so the classic 64 bytes fits); with IPv6 (40) 78 bytes, the
+/// minimum RFC 5180 §5.1.1 recommends for IPv6 benchmarks.
+pub const fn min_frame(v6: bool) -> u16 {
+    14 + if v6 { 40 } else { 20 } + 8 + STAMP as u16 + 4
+}
+/// Magic (1), stream id (1), sequence number (48 bits), low 32 bits of the TSC at transmission
+/// (latency is a difference of two TSCs, well under the 2^32 cycles ≈ 1.6 s wrap).
+pub const STAMP: usize = 1 + 1 + 6 + 4;
+const MAGIC: u8 = 0x74; // 't'
 
 impl Stream {
     /// The frame sizes of one IMIX round (each size repeated by its weight), or the one size.
@@ -201,43 +208,60 @@ impl Stream {
 }
 
 /// Builds frame `n` of stream `id` into `b` (which must hold `size - 4` bytes): Ethernet
-/// (+ 802.1Q), IPv4 with a valid checksum, UDP with checksum 0, then the stamp and zero fill.
+/// (+ 802.1Q), IPv4 with a valid checksum or IPv6, UDP (checksum 0 over IPv4, computed over
+/// IPv6 where it is mandatory), then the stamp and zero fill.
 #[allow(clippy::too_many_arguments)]
 pub fn build_frame(
     b: &mut [u8],
     s: &Stream,
     size: u16,
-    id: u16,
+    id: u8,
     n: u64,
     dst_mac: MacAddr,
     src_mac: MacAddr,
     tsc: u64,
 ) -> usize {
-    use dataplane::wire::{ethernet, ipv4};
+    use dataplane::wire::{checksum, ethernet, ipv4, ipv6};
     let len = usize::from(size) - 4;
     let b = &mut b[..len];
     b.fill(0);
-    ethernet::emit(b, dst_mac, src_mac, s.vlan, ethernet::ethertype::IPV4);
-    let ip = ethernet::header_len(s.vlan);
-    let pick = |r: &Range, k: u64| -> Ipv4Addr {
-        let IpAddr::V4(a) = r.start else {
-            return Ipv4Addr::UNSPECIFIED;
-        };
-        let i = (k % u64::from(r.count)) as u32;
-        Ipv4Addr::from(u32::from(a).wrapping_add(i.wrapping_mul(r.step)))
+    let v6 = s.src.start.is_ipv6();
+    let et = if v6 {
+        ethernet::ethertype::IPV6
+    } else {
+        ethernet::ethertype::IPV4
     };
-    let src = pick(&s.src, n);
-    let dst = pick(&s.dst, n / u64::from(s.src.count));
-    let total = (len - ip) as u16;
-    ipv4::emit(
-        &mut b[ip..],
-        src,
-        dst,
-        ipv4::PROTO_UDP,
-        64,
-        usize::from(total) - ipv4::MIN_HDR,
-    );
-    let udp = ip + 20;
+    ethernet::emit(b, dst_mac, src_mac, s.vlan, et);
+    let ip = ethernet::header_len(s.vlan);
+    let (src, dst) = (s.src.nth(n), s.dst.nth(n / u64::from(s.src.count)));
+    let udp = match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            let total = len - ip;
+            ipv4::emit(
+                &mut b[ip..],
+                src,
+                dst,
+                ipv4::PROTO_UDP,
+                64,
+                total - ipv4::MIN_HDR,
+            );
+            ip + ipv4::MIN_HDR
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            let pl = len - ip - ipv6::HDR;
+            ipv6::emit(
+                &mut b[ip..],
+                &src.octets(),
+                &dst.octets(),
+                ipv4::PROTO_UDP,
+                64,
+                pl,
+            );
+            ip + ipv6::HDR
+        }
+        _ => return 0, // refused by validate()
+    };
+    let ulen = (len - udp) as u16;
     let sp = s
         .src_port
         .start
@@ -248,35 +272,53 @@ pub fn build_frame(
         .wrapping_add(((n / 7) % u64::from(s.dst_port.count)) as u16);
     b[udp..udp + 2].copy_from_slice(&sp.to_be_bytes());
     b[udp + 2..udp + 4].copy_from_slice(&dp.to_be_bytes());
-    b[udp + 4..udp + 6].copy_from_slice(&(total - 20).to_be_bytes());
+    b[udp + 4..udp + 6].copy_from_slice(&ulen.to_be_bytes());
     let st = udp + 8;
-    b[st..st + 2].copy_from_slice(&MAGIC.to_be_bytes());
-    b[st + 2..st + 4].copy_from_slice(&id.to_be_bytes());
-    b[st + 4..st + 10].copy_from_slice(&n.to_be_bytes()[2..]);
-    b[st + 10..st + 18].copy_from_slice(&tsc.to_be_bytes());
+    b[st] = MAGIC;
+    b[st + 1] = id;
+    b[st + 2..st + 8].copy_from_slice(&n.to_be_bytes()[2..]);
+    b[st + 8..st + 12].copy_from_slice(&(tsc as u32).to_be_bytes());
+    if let (IpAddr::V6(src), IpAddr::V6(dst)) = (src, dst) {
+        // Only the stamp's end of the payload is non-zero: sum the UDP header and the stamp.
+        let acc = checksum::pseudo6(&src.octets(), &dst.octets(), ipv4::PROTO_UDP, ulen.into());
+        let c = !checksum::fold(checksum::sum(&b[udp..st + STAMP], acc));
+        b[udp + 6..udp + 8].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());
+    }
     len
 }
 
-/// The stamp of a received frame: (stream id, sequence number, TSC at transmission).
-pub fn parse_stamp(f: &[u8]) -> Option<(u16, u64, u64)> {
-    use dataplane::wire::{ethernet, ipv4};
+impl Range {
+    /// Address `k` of the range (cycling).
+    fn nth(&self, k: u64) -> IpAddr {
+        let i = k % u64::from(self.count) * u64::from(self.step);
+        match self.start {
+            IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).wrapping_add(i as u32))),
+            IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a).wrapping_add(i.into()))),
+        }
+    }
+}
+
+/// The stamp of a received frame: (stream id, sequence number, low 32 bits of the TSC at
+/// transmission). IPv4 or IPv6 (no extension headers), tagged or not.
+pub fn parse_stamp(f: &[u8]) -> Option<(u8, u64, u32)> {
+    use dataplane::wire::{ethernet, ipv4, ipv6};
     let eth = ethernet::parse(f).ok()?;
-    if eth.ethertype != ethernet::ethertype::IPV4 {
-        return None;
-    }
     let ip = f.get(eth.len..)?;
-    if *ip.get(9)? != ipv4::PROTO_UDP {
-        return None;
-    }
-    let st = eth.len + usize::from(ip[0] & 0x0f) * 4 + 8;
+    let udp = match eth.ethertype {
+        ethernet::ethertype::IPV4 if *ip.get(9)? == ipv4::PROTO_UDP => {
+            usize::from(ip[0] & 0x0f) * 4
+        }
+        ethernet::ethertype::IPV6 if *ip.get(6)? == ipv4::PROTO_UDP => ipv6::HDR,
+        _ => return None,
+    };
+    let st = eth.len + udp + 8;
     let s = f.get(st..st + STAMP)?;
-    if u16::from_be_bytes([s[0], s[1]]) != MAGIC {
+    if s[0] != MAGIC {
         return None;
     }
-    let id = u16::from_be_bytes([s[2], s[3]]);
-    let seq = u64::from_be_bytes([0, 0, s[4], s[5], s[6], s[7], s[8], s[9]]);
-    let tsc = u64::from_be_bytes(s[10..18].try_into().ok()?);
-    Some((id, seq, tsc))
+    let seq = u64::from_be_bytes([0, 0, s[2], s[3], s[4], s[5], s[6], s[7]]);
+    let tsc = u32::from_be_bytes([s[8], s[9], s[10], s[11]]);
+    Some((s[1], seq, tsc))
 }
 
 /// What the sink learned about one stream.
@@ -319,8 +361,9 @@ pub struct RunOpts {
     pub src_mac: MacAddr,
     /// MAC of the receive port, for ARP replies.
     pub rx_mac: MacAddr,
-    /// The address the sink answers ARP for (the DUT's next hop toward us).
-    pub sink_ip: Option<Ipv4Addr>,
+    /// The addresses the sink answers ARP / neighbour solicitations for (the DUT's next hops
+    /// toward it; the same address on every VLAN).
+    pub sink_ips: Vec<IpAddr>,
     /// What `rate: { percent: P }` is a share of; unpaced when None.
     pub max_pps: Option<f64>,
     /// Seconds at the start not counted (the DUT warms its caches and resolves ARP).
@@ -360,30 +403,72 @@ pub struct Report {
     pub rx_mpps: f64,
     pub tx_failed: u64,
     pub arp_replies: u64,
+    /// The TSC rate: cycles per packet = tsc_hz / rx pps when the DUT polls one core busy.
+    pub tsc_hz: f64,
 }
 
 const BURST: usize = 32;
 
-/// Answers an ARP request for `ip` in frame `f` (in place, untagged); true when it did.
-fn arp_reply(f: &mut [u8], ip: Ipv4Addr, mac: MacAddr) -> bool {
-    use dataplane::wire::{arp, ethernet};
+/// Answers, in place and on the frame's VLAN, an ARP request or an IPv6 neighbour
+/// solicitation for one of `ips`; the reply's length when it did.
+fn resolve_reply(f: &mut [u8], ips: &[IpAddr], mac: MacAddr) -> Option<usize> {
+    use dataplane::wire::{arp, ethernet, icmp, ipv6};
     let Ok(eth) = ethernet::parse(f) else {
-        return false;
+        return None;
     };
     let body = &f[eth.len..];
-    let req = match arp::ArpRepr::parse(body) {
-        Ok(a)
-            if eth.ethertype == ethernet::ethertype::ARP
-                && a.op == arp::OP_REQUEST
-                && a.tpa == ip =>
-        {
-            a
+    match eth.ethertype {
+        ethernet::ethertype::ARP => {
+            let req = match arp::ArpRepr::parse(body) {
+                Ok(a) if a.op == arp::OP_REQUEST && ips.contains(&IpAddr::V4(a.tpa)) => a,
+                _ => return None,
+            };
+            ethernet::emit(f, req.sha, mac, eth.vlan, ethernet::ethertype::ARP);
+            req.reply(mac).emit(&mut f[eth.len..]);
+            Some(f.len())
         }
-        _ => return false,
-    };
-    ethernet::emit(f, req.sha, mac, eth.vlan, ethernet::ethertype::ARP);
-    req.reply(mac).emit(&mut f[eth.len..]);
-    true
+        ethernet::ethertype::IPV6 => {
+            let Ok(ip) = ipv6::Ipv6Packet::new_checked(body) else {
+                return None;
+            };
+            if ip.next_header() != ipv6::NEXT_ICMPV6 {
+                return None;
+            }
+            let src = ip.src_bytes();
+            let ns = match icmp::Nd::parse(ip.payload()) {
+                Ok(n)
+                    if n.kind == icmp::ND_NS
+                        && ips.contains(&IpAddr::V6(Ipv6Addr::from(n.target))) =>
+                {
+                    n
+                }
+                _ => return None,
+            };
+            let na = icmp::Nd {
+                kind: icmp::ND_NA,
+                flags: icmp::NA_FLAG_SOLICITED | icmp::NA_FLAG_OVERRIDE,
+                target: ns.target,
+                lladdr: Some(mac),
+            };
+            let need = eth.len + ipv6::HDR + na.len();
+            if f.len() < need {
+                return None;
+            }
+            ethernet::emit(
+                f,
+                ns.lladdr.unwrap_or(eth.src),
+                mac,
+                eth.vlan,
+                ethernet::ethertype::IPV6,
+            );
+            let b = &mut f[eth.len..need];
+            ipv6::emit(b, &ns.target, &src, ipv6::NEXT_ICMPV6, 255, na.len());
+            na.emit(&mut b[ipv6::HDR..]);
+            icmp::v6_fill_checksum(&mut b[ipv6::HDR..], &ns.target, &src);
+            Some(need)
+        }
+        _ => None,
+    }
 }
 
 /// Runs a profile: sends on `tx_port`, counts on `rx_port`, for the profile's duration plus
@@ -437,13 +522,20 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
         if !sending && now > t_end + (0.2 * hz) as u64 {
             break;
         }
-        // Fill a burst: round-robin over the streams that are due.
+        // Fill a burst: round-robin over the streams that are due, starting one stream further
+        // each burst; an unpaced stream takes at most its share of the burst, so several
+        // unpaced streams send alike.
         let mut k = 0;
         if sending {
-            for _ in 0..n {
-                let i = rr % n;
-                rr += 1;
+            rr = (rr + 1) % n;
+            let share = (BURST / n).max(1);
+            for j in 0..n {
+                let i = (rr + j) % n;
+                let mut taken = 0;
                 while k < BURST && (interval[i] == 0 || next[i] <= now) {
+                    if interval[i] == 0 && taken == share {
+                        break;
+                    }
                     let Some(mut m) = Mbuf::alloc(pool) else {
                         break;
                     };
@@ -457,7 +549,7 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
                         m.data_mut(),
                         &p.streams[i],
                         size,
-                        i as u16,
+                        i as u8,
                         seq[i],
                         o.dst_mac,
                         o.src_mac,
@@ -465,6 +557,7 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
                     );
                     m.truncate(len);
                     seq[i] += 1;
+                    taken += 1;
                     if counting {
                         stats[i].tx += 1;
                     }
@@ -475,9 +568,6 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
                     };
                     txb[k] = m.into_raw();
                     k += 1;
-                    if interval[i] == 0 && k >= BURST {
-                        break;
-                    }
                 }
             }
         }
@@ -508,18 +598,18 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
             if let Some((id, sq, tsc)) = parse_stamp(mb.data()) {
                 let i = usize::from(id);
                 if counting && i < n && sq >= first[i] {
-                    stats[i].received(sq, ((t_rx.saturating_sub(tsc)) as f64 * 1e9 / hz) as u64);
+                    let cycles = (t_rx as u32).wrapping_sub(tsc);
+                    stats[i].received(sq, (f64::from(cycles) * 1e9 / hz) as u64);
                 }
-            } else if let Some(ip) = o.sink_ip {
-                if arp_reply(mb.data_mut(), ip, o.rx_mac) {
-                    let mut raw = mb.into_raw();
-                    // SAFETY: one valid mbuf; freed by us if the PMD refuses it.
-                    if unsafe { sys::shim_rte_eth_tx_burst(o.rx_port, 0, &mut raw, 1) } == 0 {
-                        // SAFETY: still ours.
-                        drop(unsafe { Mbuf::from_raw(raw) });
-                    }
-                    arp_replies += 1;
+            } else if let Some(len) = resolve_reply(mb.data_mut(), &o.sink_ips, o.rx_mac) {
+                mb.truncate(len);
+                let mut raw = mb.into_raw();
+                // SAFETY: one valid mbuf; freed by us if the PMD refuses it.
+                if unsafe { sys::shim_rte_eth_tx_burst(o.rx_port, 0, &mut raw, 1) } == 0 {
+                    // SAFETY: still ours.
+                    drop(unsafe { Mbuf::from_raw(raw) });
                 }
+                arp_replies += 1;
             }
         }
         if o.progress && now - last_print > hz as u64 {
@@ -572,6 +662,7 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
         streams,
         tx_failed,
         arp_replies,
+        tsc_hz: hz,
     })
 }
 
@@ -641,15 +732,33 @@ streams:
         for (id, s) in p.streams.iter().enumerate() {
             for n in 0..24u64 {
                 let size = s.sizes()[n as usize % s.sizes().len()];
-                let len = build_frame(&mut b, s, size, id as u16, n, m, m, 1000 + n);
+                let len = build_frame(&mut b, s, size, id as u8, n, m, m, 1000 + n);
                 assert_eq!(len + 4, usize::from(size));
-                assert_eq!(parse_stamp(&b[..len]), Some((id as u16, n, 1000 + n)));
+                assert_eq!(parse_stamp(&b[..len]), Some((id as u8, n, 1000 + n as u32)));
                 let ip = if s.vlan.is_some() { 18 } else { 14 };
                 let hdr = dataplane::wire::ipv4::Ipv4Packet::new_checked(&b[ip..len])
                     .expect("valid IPv4");
                 assert_eq!(hdr.total_len(), len - ip);
             }
         }
+        // IPv6: 78-byte frames (the smallest with the stamp) with a valid UDP checksum; 64
+        // bytes is refused, and so are mixed families.
+        let v6 = "name: v6\nstreams:\n  - name: a\n    frame-size: 78\n    src: { start: 2001:db8::1 }\n    dst: { start: 2001:200:0:1::1, count: 4 }\n    rate: { pps: 10 }\n";
+        let p6 = Profile::parse(v6).expect("v6 profile");
+        let e = Profile::parse(&v6.replace("78", "64"))
+            .expect_err("too small")
+            .to_string();
+        assert!(e.contains("frame size 64 is not in 78-1518"), "{e}");
+        assert!(Profile::parse(&v6.replace("2001:db8::1", "192.0.2.1")).is_err());
+        let len = build_frame(&mut b, &p6.streams[0], 78, 3, 7, m, m, 99);
+        assert_eq!(len, 74);
+        assert_eq!(parse_stamp(&b[..len]), Some((3, 7, 99)));
+        let ip = dataplane::wire::ipv6::Ipv6Packet::new_checked(&b[14..len]).expect("IPv6");
+        assert_eq!(ip.payload().len(), 20);
+        let acc = dataplane::wire::checksum::pseudo6(&ip.src_bytes(), &ip.dst_bytes(), 17, 20);
+        let sum =
+            dataplane::wire::checksum::fold(dataplane::wire::checksum::sum(ip.payload(), acc));
+        assert_eq!(sum, 0xffff, "UDP checksum verifies");
         // Destinations cycle after the sources: 4 distinct destinations, 8 source ports.
         let mut dsts = std::collections::HashSet::new();
         for n in 0..16 {
