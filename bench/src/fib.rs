@@ -353,84 +353,129 @@ impl Drop for RteLpm6 {
     }
 }
 
-/// Every structure on one table of `n` routes.
+/// Every structure on one table of `n` routes. Runs are interleaved (each run measures every
+/// structure once, on both key sets) and a ratio is the median of per-run ratios: this VM's
+/// speed drifts by tens of percent within a minute.
 fn measure<K: Key, D: Dpdk<K>>(n: usize, o: &Opts, dpdk: bool) -> Vec<Row> {
     let t: Vec<(K, u8, u32)> = table(n, 0x5eed + n as u64);
     let uni = keys(&t, false);
     let skew = keys(&t, true);
-    let rate = |f: &mut dyn FnMut(&[K])| {
-        (
-            lookups_per_s(o.runs, o.lookups, &uni, &mut *f),
-            lookups_per_s(o.runs, o.lookups, &skew, &mut *f),
-        )
-    };
-    let row = |structure, bytes: f64, load: f64, (u, s): (f64, f64), agrees| Row {
-        family: K::FAMILY,
-        routes: n,
-        structure,
-        bytes_per_route: bytes / n as f64,
-        load_routes_per_s: load,
-        uniform_mlookups_per_s: u / 1e6,
-        skewed_mlookups_per_s: s / 1e6,
-        uniform_ratio: None,
-        skewed_ratio: None,
-        agrees,
-    };
-    let mut rows = Vec::new();
 
     let t0 = Instant::now();
     let trie = Lpm::<K>::build(t.clone());
-    let load = n as f64 / t0.elapsed().as_secs_f64();
-    let r = rate(&mut |b: &[K]| {
-        black_box(b.iter().filter(|k| trie.lookup(**k).is_some()).count());
-    });
-    rows.push(row("trie (FIB today)", trie.memory() as f64, load, r, 1.0));
-
+    let trie_load = n as f64 / t0.elapsed().as_secs_f64();
     let t0 = Instant::now();
     let pop = Poptrie::<K>::build(t.clone());
-    let load = n as f64 / t0.elapsed().as_secs_f64();
-    let agrees = agree(&uni, |k| pop.lookup(k), &trie);
-    let r = rate(&mut |b: &[K]| {
-        black_box(b.iter().filter(|k| pop.lookup(**k).is_some()).count());
+    let pop_load = n as f64 / t0.elapsed().as_secs_f64();
+    let pop_agrees = agree(&uni, |k| pop.lookup(k), &trie);
+    let mut base = if dpdk { D::create(&t) } else { None };
+    let base_agrees = base.as_mut().map(|d| {
+        let checked = uni.len().min(1 << 16);
+        let mut same = 0;
+        for chunk in uni[..checked].chunks(1024) {
+            let got = d.lookup_bulk(chunk);
+            same += chunk
+                .iter()
+                .zip(got)
+                .filter(|(k, g)| trie.lookup(**k) == **g)
+                .count();
+        }
+        same as f64 / checked as f64
     });
-    rows.push(row("poptrie", pop.memory() as f64, load, r, agrees));
-    let mut out = vec![0u32; 1024];
-    let r = rate(&mut |b: &[K]| {
-        pop.lookup_bulk(b, &mut out[..b.len()]);
-        black_box(&out);
-    });
-    rows.push(row("poptrie (bulk)", pop.memory() as f64, load, r, agrees));
+    let base_info = base.as_ref().map(|d| (d.bytes(), d.load_routes_per_s()));
 
-    if dpdk {
-        if let Some(mut d) = D::create(&t) {
-            let mut same = 0;
-            let checked = uni.len().min(1 << 16);
-            for chunk in uni[..checked].chunks(1024) {
-                let got = d.lookup_bulk(chunk).to_vec();
-                same += chunk
-                    .iter()
-                    .zip(got)
-                    .filter(|(k, g)| trie.lookup(**k) == *g)
-                    .count();
-            }
-            let r = rate(&mut |b: &[K]| {
+    // (name, bytes, load rate, agrees, lookup of one batch)
+    type Batch<'a, K> = Box<dyn FnMut(&[K]) + 'a>;
+    let mut out = vec![0u32; 1024];
+    let mut subjects: Vec<(&'static str, f64, f64, f64, Batch<'_, K>)> = vec![
+        (
+            "trie (FIB today)",
+            trie.memory() as f64,
+            trie_load,
+            1.0,
+            Box::new(|b: &[K]| {
+                black_box(b.iter().filter(|k| trie.lookup(**k).is_some()).count());
+            }),
+        ),
+        (
+            "poptrie",
+            pop.memory() as f64,
+            pop_load,
+            pop_agrees,
+            Box::new(|b: &[K]| {
+                black_box(b.iter().filter(|k| pop.lookup(**k).is_some()).count());
+            }),
+        ),
+        (
+            "poptrie (bulk)",
+            pop.memory() as f64,
+            pop_load,
+            pop_agrees,
+            Box::new(|b: &[K]| {
+                pop.lookup_bulk(b, &mut out[..b.len()]);
+                black_box(&out);
+            }),
+        ),
+    ];
+    if let (Some(d), Some((bytes, load)), Some(agrees)) = (base.as_mut(), base_info, base_agrees) {
+        subjects.push((
+            D::NAME,
+            bytes,
+            load,
+            agrees,
+            Box::new(move |b: &[K]| {
                 black_box(d.lookup_bulk(b));
-            });
-            let base = row(
-                D::NAME,
-                d.bytes(),
-                d.load_routes_per_s(),
-                r,
-                same as f64 / checked as f64,
-            );
-            for x in rows.iter_mut() {
-                x.uniform_ratio = Some(x.uniform_mlookups_per_s / base.uniform_mlookups_per_s);
-                x.skewed_ratio = Some(x.skewed_mlookups_per_s / base.skewed_mlookups_per_s);
-            }
-            rows.push(base);
+            }),
+        ));
+    }
+    // rates[subject][run] = (uniform, skewed)
+    let mut rates = vec![Vec::new(); subjects.len()];
+    for _ in 0..o.runs {
+        for (i, s) in subjects.iter_mut().enumerate() {
+            let u = lookups_per_s(1, o.lookups, &uni, &mut s.4);
+            let k = lookups_per_s(1, o.lookups, &skew, &mut s.4);
+            rates[i].push((u, k));
         }
     }
-    rows
+    let has_base = base_agrees.is_some();
+    let last = subjects.len() - 1;
+    let med = |v: Vec<f64>| median(&mut v.clone());
+    subjects
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let r = &rates[i];
+            let ratio = |f: fn(&(f64, f64)) -> f64| {
+                has_base.then(|| {
+                    med(r
+                        .iter()
+                        .zip(&rates[last])
+                        .map(|(a, b)| f(a) / f(b))
+                        .collect())
+                })
+            };
+            Row {
+                family: K::FAMILY,
+                routes: n,
+                structure: s.0,
+                bytes_per_route: s.1 / n as f64,
+                load_routes_per_s: s.2,
+                uniform_mlookups_per_s: med(r.iter().map(|x| x.0).collect()) / 1e6,
+                skewed_mlookups_per_s: med(r.iter().map(|x| x.1).collect()) / 1e6,
+                uniform_ratio: if has_base && i != last {
+                    ratio(|x| x.0)
+                } else {
+                    None
+                },
+                skewed_ratio: if has_base && i != last {
+                    ratio(|x| x.1)
+                } else {
+                    None
+                },
+                agrees: s.3,
+            }
+        })
+        .collect()
 }
 
 pub fn run(o: &Opts) -> Result<Vec<Row>> {
@@ -492,11 +537,9 @@ pub fn print(rows: &[Row]) {
             r.agrees
         );
     }
-    println!("(Mlookups/s, median of runs, one core, 1024-key batches; ratio against the DPDK structure on the same");
-    println!(" table and keys; load rt/s = routes/s loading the whole table: our tables are built whole per change");
-    println!(
-        " batch, rte_lpm adds in place; agrees = share of sampled keys with the trie's answer)"
-    );
+    println!("(Mlookups/s, median of interleaved runs, one core, 1024-key batches; ratio = median of per-run ratios");
+    println!(" against the DPDK structure, same table and keys; load rt/s = routes/s loading the whole table: ours");
+    println!(" are built whole per change batch, rte_lpm adds in place; agrees = share of keys with the trie's answer)");
 }
 
 #[cfg(test)]

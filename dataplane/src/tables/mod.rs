@@ -6,7 +6,7 @@ pub mod fib;
 pub mod poptrie;
 
 use config::MacAddr;
-use fib::{Fib, Lpm};
+use fib::{Fib, Table};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -164,8 +164,8 @@ pub struct NeighKey {
 /// A VRF's routes: rebuilt when its configuration changes.
 #[derive(Default)]
 pub struct Routes {
-    pub fib4: Lpm<u32>,
-    pub fib6: Lpm<u128>,
+    pub fib4: Table<u32>,
+    pub fib6: Table<u128>,
     pub nexthops: Vec<NextHop>,
 }
 

@@ -7,8 +7,15 @@
 //! (`base0`). A lookup is one direct-array read plus, per 6 bits below it, one 24-byte node
 //! read and finally one 2-byte leaf read, with no branch on prefix lengths.
 //!
+//! One change from the paper: a direct slot whose node would hold only leaves (for IPv4, the
+//! slots with routes no longer than /24 — nearly all) keeps the node's `leafvec` in a flat
+//! array beside the direct array and its `base0` in the direct entry. The two reads are
+//! independent, so such a lookup is two dependent memory accesses (slot, then leaf) instead
+//! of three, and the node's 24 bytes shrink to 12 (`flat` 8 + `direct` 4).
+//!
 //! ```text
 //! direct[key >> (BITS - DIRECT)] ── leaf (value) ─────────────────────────────► done
+//!                                ├─ flat: base0 ─ leaves[base0 + rank(flat[slot], v) - 1] ► done
 //!                                └─ node n ─ v = next 6 bits
 //!                                     vector bit v set?  yes ─► nodes[base1 + rank(vector, v) - 1]
 //!                                                        no  ─► leaves[base0 + rank(leafvec, v) - 1]
@@ -44,8 +51,10 @@ impl Direct for u128 {
 }
 
 const STRIDE: u8 = 6;
-/// A direct-array entry with this bit is a leaf (the low 16 bits), else a node index.
+/// A direct-array entry with this bit is a leaf (the low 16 bits); with `FLAT` it is the
+/// `base0` of a leaves-only node whose `leafvec` is `flat[slot]`; else a node index.
 const LEAF: u32 = 1 << 31;
+const FLAT: u32 = 1 << 30;
 
 #[derive(Clone, Copy, Default, Debug)]
 #[repr(C)]
@@ -60,6 +69,8 @@ struct Node {
 #[derive(Clone)]
 pub struct Poptrie<K: Direct> {
     direct: Box<[u32]>,
+    /// The `leafvec` of the slots whose direct entry is `FLAT`.
+    flat: Box<[u64]>,
     nodes: Vec<Node>,
     /// Value + 1; 0 is "no route".
     leaves: Vec<u16>,
@@ -108,6 +119,7 @@ impl<K: Direct> Poptrie<K> {
         let routes: Vec<(K, u8, u16)> = v.iter().map(|r| (r.2, r.1, r.3 as u16 + 1)).collect();
         let mut t = Poptrie {
             direct: vec![0u32; 1 << K::DIRECT].into_boxed_slice(),
+            flat: vec![0u64; 1 << K::DIRECT].into_boxed_slice(),
             nodes: Vec::new(),
             leaves: Vec::new(),
             routes: routes.len(),
@@ -139,10 +151,15 @@ impl<K: Direct> Poptrie<K> {
             self.direct[slot] = if start == i {
                 LEAF | u32::from(inherited)
             } else {
-                self.nodes.push(Node::default());
-                let n = self.nodes.len() - 1;
-                self.nodes[n] = self.build_node(&long[start..i], d, inherited);
-                n as u32
+                let node = self.build_node(&long[start..i], d, inherited);
+                if node.vector == 0 {
+                    assert!(node.base0 < FLAT, "poptrie: too many leaves");
+                    self.flat[slot] = node.leafvec;
+                    FLAT | node.base0
+                } else {
+                    self.nodes.push(node);
+                    (self.nodes.len() - 1) as u32
+                }
             };
         }
     }
@@ -209,9 +226,10 @@ impl<K: Direct> Poptrie<K> {
         self.routes == 0
     }
 
-    /// Memory held by the direct array, the nodes and the leaves, in bytes.
+    /// Memory held by the direct and flat arrays, the nodes and the leaves, in bytes.
     pub fn memory(&self) -> usize {
         self.direct.len() * 4
+            + self.flat.len() * 8
             + self.nodes.len() * std::mem::size_of::<Node>()
             + self.leaves.len() * 2
     }
@@ -229,7 +247,7 @@ fn prefetch<T>(p: *const T) {
 }
 
 /// Lanes walked together by `lookup_bulk`.
-const LANES: usize = 16;
+const LANES: usize = 32;
 
 impl<K: Direct> Poptrie<K> {
     /// Looks up `keys` into `out` (value, or `u32::MAX` for no route), `LANES` keys at a time:
@@ -248,13 +266,21 @@ impl<K: Direct> Poptrie<K> {
         let mut off = [K::DIRECT; LANES];
         let mut active: u32 = 0;
         for k in &keys[..n] {
-            prefetch(&self.direct[k.bits(0, K::DIRECT)]);
+            let slot = k.bits(0, K::DIRECT);
+            prefetch(&self.direct[slot]);
+            prefetch(&self.flat[slot]);
         }
         for i in 0..n {
-            let d = self.direct[keys[i].bits(0, K::DIRECT)];
+            let slot = keys[i].bits(0, K::DIRECT);
+            let d = self.direct[slot];
             if d & LEAF != 0 {
                 out[i] =
                     u32::from(d as u16).wrapping_sub(1) | if d as u16 == 0 { u32::MAX } else { 0 };
+            } else if d & FLAT != 0 {
+                let v = keys[i].bits(K::DIRECT, STRIDE);
+                let rank = (self.flat[slot] & (u64::MAX >> (63 - v))).count_ones();
+                let leaf = self.leaves[((d & !FLAT) + rank - 1) as usize];
+                out[i] = u32::from(leaf).wrapping_sub(1);
             } else {
                 node[i] = d;
                 active |= 1 << i;
@@ -287,9 +313,15 @@ impl<K: Direct> Poptrie<K> {
 impl<K: Direct> Fib<K> for Poptrie<K> {
     #[inline]
     fn lookup(&self, key: K) -> Option<u32> {
-        let d = self.direct[key.bits(0, K::DIRECT)];
+        let slot = key.bits(0, K::DIRECT);
+        let d = self.direct[slot];
         if d & LEAF != 0 {
             return u32::from(d as u16).checked_sub(1);
+        }
+        if d & FLAT != 0 {
+            let v = key.bits(K::DIRECT, STRIDE);
+            let rank = (self.flat[slot] & (u64::MAX >> (63 - v))).count_ones();
+            return u32::from(self.leaves[((d & !FLAT) + rank - 1) as usize]).checked_sub(1);
         }
         let mut node = &self.nodes[d as usize];
         let mut off = K::DIRECT;
