@@ -55,6 +55,36 @@ pub fn init(args: &[String]) -> Result<(), EalError> {
     Ok(())
 }
 
+/// The CPUs of EAL's worker lcores (every lcore of `-l` but the main one), in lcore order:
+/// where workers run, away from the main lcore's control thread. Empty with one lcore.
+pub fn worker_cpus() -> Vec<usize> {
+    let mut cpus = Vec::new();
+    // SAFETY: plain EAL queries after init (RTE_LCORE_FOREACH_WORKER).
+    unsafe {
+        let mut i = sys::rte_get_next_lcore(u32::MAX, 1, 0);
+        while i < sys::RTE_MAX_LCORE {
+            if let Ok(c) = usize::try_from(sys::rte_lcore_to_cpu_id(i as i32)) {
+                cpus.push(c);
+            }
+            i = sys::rte_get_next_lcore(i, 1, 0);
+        }
+    }
+    cpus
+}
+
+/// Pins the calling thread to `cpu`; false if the kernel refused.
+pub fn pin_to(cpu: usize) -> bool {
+    // SAFETY: a zeroed cpu_set_t is empty; CPU_SET stays within it for cpu < CPU_SETSIZE.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu >= libc::CPU_SETSIZE as usize {
+            return false;
+        }
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
 /// Registers the calling (non-EAL) thread with EAL so it gets an lcore id and mempool cache.
 pub fn register_thread() -> bool {
     // SAFETY: plain EAL call; fails harmlessly when no lcore id is free.

@@ -5,12 +5,18 @@
 //!  worker ──Event──► events (one, shared) ──► control: learn, resolve/hold, slow-protocol frames
 //!  control ──(port, frame)──► inject[w] ──► worker w: tx
 //! ```
+//!
+//! Control polls `events` on a short tick while they flow and on a long one when quiet (its
+//! wake-ups preempt a worker sharing its core); a worker that finds events queued while
+//! control sleeps long wakes it, once per sleep, never per packet.
 
 use crate::mbuf::Mbuf;
 use crate::tables::{IfaceId, PortIdx, VrfId};
 use config::MacAddr;
 use crossbeam::queue::ArrayQueue;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 pub enum Event {
     /// A neighbour answered or asked us.
@@ -41,6 +47,9 @@ pub enum Event {
 pub struct Queues {
     pub events: ArrayQueue<Event>,
     pub inject: Box<[ArrayQueue<(PortIdx, Mbuf)>]>,
+    /// Control sleeps on its long tick: the first worker to see events calls `waker`.
+    control_idle: AtomicBool,
+    waker: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Queues {
@@ -48,6 +57,32 @@ impl Queues {
         Queues {
             events: ArrayQueue::new(events),
             inject: (0..workers).map(|_| ArrayQueue::new(inject)).collect(),
+            control_idle: AtomicBool::new(false),
+            waker: OnceLock::new(),
+        }
+    }
+
+    /// How control is woken (e.g. a tokio `Notify`); set once.
+    pub fn set_waker(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.waker.set(Box::new(f));
+    }
+
+    /// Control: about to sleep on the long tick.
+    pub fn control_sleeps(&self) {
+        self.control_idle.store(true, Ordering::Release);
+    }
+
+    /// Worker, once per loop: wake control if events wait and it sleeps long. One relaxed
+    /// load when nothing is pending.
+    #[inline]
+    pub fn wake_control_if_pending(&self) {
+        if self.control_idle.load(Ordering::Relaxed)
+            && !self.events.is_empty()
+            && self.control_idle.swap(false, Ordering::AcqRel)
+        {
+            if let Some(w) = self.waker.get() {
+                w();
+            }
         }
     }
 }

@@ -148,9 +148,10 @@ pub fn run(
         loops = loops.wrapping_add(1);
         for (pi, p) in snap.ports.iter().enumerate() {
             // The kernel's host interfaces (TAP: one read() syscall per poll) carry only the
-            // exception path: under load they are polled once every HOST_POLL_EVERY loops.
+            // exception path: while wire traffic flows (the last HOST_POLL_EVERY loops were
+            // not all empty) they are polled once every HOST_POLL_EVERY loops.
             if matches!(p.role, crate::tables::PortRole::Host { .. })
-                && idle == 0
+                && idle < HOST_POLL_EVERY
                 && !loops.is_multiple_of(HOST_POLL_EVERY)
             {
                 continue;
@@ -299,6 +300,7 @@ pub fn run(
                 }
             }
         }
+        queues.wake_control_if_pending();
         bump(&shared.loops, 1);
         if got == 0 {
             idle = idle.saturating_add(1);
