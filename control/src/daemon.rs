@@ -2263,7 +2263,7 @@ impl Instance {
 
     fn send_l2(&mut self, iface: u16, mac: MacAddr, et: u16, mut pkt: Mbuf) -> bool {
         let snap = self.publisher.current();
-        match pipeline::l2_output(&snap, &self.ctl, iface, mac, et, 0, &mut pkt) {
+        match pipeline::l2_output(&snap, &self.ctl, iface, mac, et, 0.into(), &mut pkt) {
             Verdict::Tx(port) => {
                 self.inject(port, pkt);
                 true

@@ -73,6 +73,19 @@ impl Mbuf {
     }
 }
 
+/// Prefetches the start of a received mbuf's packet data (the headers the pipeline reads
+/// first): with zero-copy PMDs they were last written by another core.
+///
+/// # Safety
+/// `raw` must be a valid mbuf (e.g. returned by rx_burst and not yet freed).
+#[inline(always)]
+pub unsafe fn prefetch_data(raw: *const sys::rte_mbuf) {
+    // SAFETY: the caller guarantees a valid mbuf; only its header fields are read here, and
+    // the prefetched address is never dereferenced.
+    let m = unsafe { &*raw };
+    crate::prefetch((m.buf_addr as *const u8).wrapping_add(usize::from(m.data_off)));
+}
+
 impl PacketBuf for Mbuf {
     #[inline]
     fn data(&self) -> &[u8] {

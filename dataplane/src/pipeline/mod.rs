@@ -202,7 +202,15 @@ fn arp_input<B: PacketBuf, S: Sink>(
     let reply = a.reply(iface.mac);
     pkt.truncate(arp::LEN);
     reply.emit(pkt.data_mut());
-    l2_output(cx.snap, cx.ctr, iface.id, a.sha, ethertype::ARP, 0, pkt)
+    l2_output(
+        cx.snap,
+        cx.ctr,
+        iface.id,
+        a.sha,
+        ethertype::ARP,
+        Flow::Hash(0),
+        pkt,
+    )
 }
 
 /// The ECMP / LAG hash of a flow: addresses, and the TCP/UDP ports when `ports` holds them
@@ -222,6 +230,40 @@ fn flow_hash(src: &[u8], dst: &[u8], ports: [u8; 4]) -> u32 {
     h ^= h >> 13;
     h = h.wrapping_mul(0xc2b2_ae35);
     h ^ (h >> 16)
+}
+
+/// What a packet's ECMP / LAG hash is made of, hashed only where a choice is made (a bundle
+/// with several members, an overlay group): most packets never need it.
+#[derive(Clone, Copy, Debug)]
+pub enum Flow {
+    Hash(u32),
+    V4 {
+        src: [u8; 4],
+        dst: [u8; 4],
+        ports: [u8; 4],
+    },
+    V6 {
+        src: [u8; 16],
+        dst: [u8; 16],
+        ports: [u8; 4],
+    },
+}
+
+impl Flow {
+    #[inline]
+    pub fn hash(self) -> u32 {
+        match self {
+            Flow::Hash(h) => h,
+            Flow::V4 { src, dst, ports } => flow_hash(&src, &dst, ports),
+            Flow::V6 { src, dst, ports } => flow_hash(&src, &dst, ports),
+        }
+    }
+}
+
+impl From<u32> for Flow {
+    fn from(h: u32) -> Flow {
+        Flow::Hash(h)
+    }
 }
 
 /// A VXLAN packet for our VTEP (`pkt` holds the outer IPv4 packet, `ihl` its header
@@ -358,7 +400,11 @@ fn ip4_input<B: PacketBuf, S: Sink>(
                     None,
                     IpAddr::V4(src),
                     ethertype::IPV4,
-                    flow_hash(&src.octets(), &dst.octets(), [0; 4]),
+                    Flow::V4 {
+                        src: src.octets(),
+                        dst: dst.octets(),
+                        ports: [0; 4],
+                    },
                     pkt,
                 );
             }
@@ -371,11 +417,11 @@ fn ip4_input<B: PacketBuf, S: Sink>(
         }
         ipv4::decrement_ttl(pkt.data_mut()); // validated above
     }
-    let hash = flow_hash(
-        &src.octets(),
-        &dst.octets(),
-        l4_ports(proto, frag, pkt.data().get(ihl..)),
-    );
+    let hash = Flow::V4 {
+        src: src.octets(),
+        dst: dst.octets(),
+        ports: l4_ports(proto, frag, pkt.data().get(ihl..)),
+    };
     forward(
         cx,
         vrf,
@@ -419,11 +465,11 @@ fn ip6_input<B: PacketBuf, S: Sink>(
     };
     pkt.truncate(total);
     // Transport ports when TCP/UDP follows the fixed header directly (no extension headers).
-    let hash = flow_hash(
-        &src,
-        &dst,
-        l4_ports(next, false, pkt.data().get(ipv6::HDR..)),
-    );
+    let hash = Flow::V6 {
+        src,
+        dst,
+        ports: l4_ports(next, false, pkt.data().get(ipv6::HDR..)),
+    };
     let (ifc, src_mac) = match ingress {
         Ingress::Wire(i, m) => (i, m),
         Ingress::Host | Ingress::Core => return ip6_routed(cx, vrf, ingress, hlim, hash, pkt),
@@ -536,7 +582,7 @@ fn ip6_routed<B: PacketBuf, S: Sink>(
     vrf: &VrfTables,
     ingress: Ingress<'_>,
     hlim: u8,
-    hash: u32,
+    hash: Flow,
     pkt: &mut B,
 ) -> Verdict {
     let Ok(ip) = Ipv6Packet::new_checked(pkt.data()) else {
@@ -628,7 +674,15 @@ fn nd_input<B: PacketBuf, S: Sink>(
     ipv6::emit(b, &nd.target, &src, ipv6::NEXT_ICMPV6, 255, na.len());
     na.emit(&mut b[ipv6::HDR..]);
     icmp::v6_fill_checksum(&mut b[ipv6::HDR..], &nd.target, &src);
-    l2_output(cx.snap, cx.ctr, ifc.id, reply_mac, ethertype::IPV6, 0, pkt)
+    l2_output(
+        cx.snap,
+        cx.ctr,
+        ifc.id,
+        reply_mac,
+        ethertype::IPV6,
+        Flow::Hash(0),
+        pkt,
+    )
 }
 
 fn on_subnet6(ifc: &Iface, a: &[u8; 16]) -> bool {
@@ -665,7 +719,7 @@ fn forward<B: PacketBuf, S: Sink>(
     adj: Option<MacAddr>,
     dst: IpAddr,
     et: u16,
-    hash: u32,
+    hash: Flow,
     pkt: &mut B,
 ) -> Verdict {
     let (iface, ip) = match nh {
@@ -693,7 +747,7 @@ fn vxlan_output<B: PacketBuf, S: Sink>(
     vrf: &VrfTables,
     group: u32,
     et: u16,
-    hash: u32,
+    hash: Flow,
     pkt: &mut B,
 ) -> Verdict {
     let snap = cx.snap;
@@ -702,7 +756,7 @@ fn vxlan_output<B: PacketBuf, S: Sink>(
     };
     let ov = &*vrf.overlay;
     let t = match ov.groups.get(group as usize) {
-        Some(g) if !g.is_empty() => g[hash as usize % g.len()],
+        Some(g) if !g.is_empty() => g[hash.hash() as usize % g.len()],
         _ => return Verdict::Drop(DropReason::OverlayDown),
     };
     let Some(under) = snap.vrfs.get(usize::from(x.underlay)) else {
@@ -726,7 +780,8 @@ fn vxlan_output<B: PacketBuf, S: Sink>(
         x.ttl,
         vxlan::HDR + inner,
     );
-    let port = vxlan::entropy_port(hash);
+    let hash = Flow::Hash(hash.hash());
+    let port = vxlan::entropy_port(hash.hash());
     vxlan::emit(&mut b[ipv4::MIN_HDR..], port, x.udp_port, t.vni, inner);
     ethernet::emit(&mut b[outer..], t.rmac, ov.router_mac, None, et);
     crate::counters::bump(&cx.ctr.vxlan_tx, 1);
@@ -740,7 +795,7 @@ fn neighbor_out<B: PacketBuf, S: Sink>(
     iface: IfaceId,
     ip: IpAddr,
     et: u16,
-    hash: u32,
+    hash: Flow,
     pkt: &mut B,
 ) -> Verdict {
     match vrf.neigh.get(&NeighKey { iface, ip }) {
@@ -762,7 +817,7 @@ pub fn l2_output<B: PacketBuf>(
     iface: IfaceId,
     dst: MacAddr,
     et: u16,
-    hash: u32,
+    hash: Flow,
     pkt: &mut B,
 ) -> Verdict {
     let Some(ifc) = snap.ifaces.get(usize::from(iface)) else {
@@ -777,7 +832,10 @@ pub fn l2_output<B: PacketBuf>(
     }
     ethernet::emit(pkt.data_mut(), dst, ifc.mac, ifc.vlan, et);
     ctr.iface_tx(iface, pkt.data().len());
-    Verdict::Tx(members[hash as usize % members.len()])
+    Verdict::Tx(match members[..] {
+        [one] => one,
+        _ => members[hash.hash() as usize % members.len()],
+    })
 }
 
 /// Builds an ARP request or an IPv6 Neighbor Solicitation for `ip` on `iface` into `pkt`

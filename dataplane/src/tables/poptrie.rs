@@ -23,6 +23,7 @@
 //! Tables are built whole from a route list, like `fib::Lpm`, and shared between snapshots.
 
 use super::fib::{Fib, LpmKey};
+use crate::prefetch;
 
 /// Bits a key type resolves by direct pointing.
 pub trait Direct: LpmKey {
@@ -233,17 +234,6 @@ impl<K: Direct> Poptrie<K> {
             + self.nodes.len() * std::mem::size_of::<Node>()
             + self.leaves.len() * 2
     }
-}
-
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Lanes walked together by `lookup_bulk`.
