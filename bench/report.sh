@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The standard benchmark set, as a markdown report (default bench-report.md): the FIB
 # micro-benchmark (trie, poptrie vs rte_lpm / rte_lpm6), forwarding tandemd vs l3fwd on
-# ipv4-64b, ipv6-64b, imix, vlan-vrf-mix (against l3fwd's plain IPv4) and latency-50
+# ipv4-64b, ipv6-64b, imix, vlan-vrf-mix, vxlan and fib-1m (the last three against l3fwd's
+# plain IPv4: it has no VLANs, VXLAN or room for 1M routes) and latency-50
 # (interleaved, RUNS pairs), EVPN import vs FRR and GoBGP. Ratios, never asserts.
 # Usage: bench/report.sh [OUT.md] [RUNS]
 set -u
@@ -19,15 +20,15 @@ BIN=${TANDEM_BIN:-$ROOT/target/release}
   echo '```'
   "$BIN/tandem-bench" fib --runs "$RUNS" 2>&1 | grep -v '^EAL'
   echo '```'
-  for p in ipv4-64b ipv6-64b imix vlan-vrf-mix latency-50; do
+  for p in ipv4-64b ipv6-64b imix vlan-vrf-mix vxlan fib-1m latency-50; do
     echo
     echo "## Forwarding, profile $p: tandemd vs DPDK l3fwd over memif zero-copy ($RUNS interleaved pairs)"
     echo
     echo '```'
     if [ "$p" = latency-50 ]; then
-      MAX_PPS=10000000 bash "$ROOT/bench/forward.sh" compare "$ROOT/bench/profiles/$p.yaml" 5 "$RUNS" 2>&1 | tail -3
+      MAX_PPS=10000000 bash "$ROOT/bench/forward.sh" compare "$ROOT/bench/profiles/$p.yaml" 5 "$RUNS" 2>&1 | tail -4
     else
-      bash "$ROOT/bench/forward.sh" compare "$ROOT/bench/profiles/$p.yaml" 5 "$RUNS" 2>&1 | tail -3
+      bash "$ROOT/bench/forward.sh" compare "$ROOT/bench/profiles/$p.yaml" 5 "$RUNS" 2>&1 | tail -4
     fi
     echo '```'
   done

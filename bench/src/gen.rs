@@ -52,7 +52,26 @@ pub struct Stream {
     #[serde(default = "default_port")]
     pub dst_port: PortRange,
     pub rate: RateConf,
+    /// Send the stream VXLAN-encapsulated (RFC 7348), as a remote VTEP would: `frame-size`
+    /// stays the wire size, so the inner frame is 50 bytes shorter.
+    #[serde(default)]
+    pub vxlan: Option<VxlanConf>,
 }
+
+/// The outer headers of a VXLAN stream.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VxlanConf {
+    pub vni: u32,
+    /// Outer source (our VTEP) and destination (the DUT's VTEP).
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    /// Inner destination MAC: the router MAC of the DUT's VRF for the VNI.
+    pub inner_dst_mac: MacAddr,
+}
+
+/// Outer Ethernet + IPv4 + UDP + VXLAN.
+pub const VXLAN_OVERHEAD: u16 = 14 + 20 + 8 + 8;
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -151,7 +170,10 @@ impl Profile {
             }
             for size in s.sizes() {
                 // Ethernet's minimum is 64 bytes; the headers and the stamp may need more.
-                let min = (min_frame(v6) + if s.vlan.is_some() { 4 } else { 0 }).max(64);
+                let min = (min_frame(v6)
+                    + if s.vlan.is_some() { 4 } else { 0 }
+                    + if s.vxlan.is_some() { VXLAN_OVERHEAD } else { 0 })
+                .max(64);
                 if !(min..=1518).contains(&size) {
                     bail!("{at}: frame size {size} is not in {min}-1518");
                 }
@@ -161,6 +183,9 @@ impl Profile {
             }
             if s.vlan.is_some_and(|v| v == 0 || v > 4094) {
                 bail!("{at}.vlan: not in 1-4094");
+            }
+            if s.vxlan.is_some_and(|x| x.vni == 0 || x.vni >= 1 << 24) {
+                bail!("{at}.vxlan.vni: not in 1-16777215");
             }
             if s.src.count == 0
                 || s.dst.count == 0
@@ -221,6 +246,54 @@ pub fn build_frame(
     src_mac: MacAddr,
     tsc: u64,
 ) -> usize {
+    use dataplane::wire::{ethernet, ipv4, vxlan};
+    if let Some(x) = s.vxlan {
+        // The inner frame as the stream describes it (without VLAN: that would be on the
+        // outer frame), behind outer Ethernet (+ VLAN) / IPv4 / UDP / VXLAN.
+        let outer = usize::from(VXLAN_OVERHEAD) + if s.vlan.is_some() { 4 } else { 0 };
+        let ilen = build_plain(
+            &mut b[outer..],
+            s,
+            None,
+            size - outer as u16,
+            id,
+            n,
+            x.inner_dst_mac,
+            src_mac,
+            tsc,
+        );
+        let len = outer + ilen;
+        ethernet::emit(b, dst_mac, src_mac, s.vlan, ethernet::ethertype::IPV4);
+        let ip = ethernet::header_len(s.vlan);
+        ipv4::emit(
+            &mut b[ip..len],
+            x.src,
+            x.dst,
+            ipv4::PROTO_UDP,
+            64,
+            len - ip - ipv4::MIN_HDR,
+        );
+        // Entropy in the source port, as a VTEP puts it (RFC 7348 §5).
+        let sport = vxlan::entropy_port((n as u32).wrapping_mul(0x9e37_79b1) >> 7);
+        vxlan::emit(&mut b[ip + ipv4::MIN_HDR..], sport, 4789, x.vni, ilen);
+        return len;
+    }
+    build_plain(b, s, s.vlan, size, id, n, dst_mac, src_mac, tsc)
+}
+
+/// `build_frame` without VXLAN, tagged with `vlan`.
+#[allow(clippy::too_many_arguments)]
+fn build_plain(
+    b: &mut [u8],
+    s: &Stream,
+    vlan: Option<u16>,
+    size: u16,
+    id: u8,
+    n: u64,
+    dst_mac: MacAddr,
+    src_mac: MacAddr,
+    tsc: u64,
+) -> usize {
     use dataplane::wire::{checksum, ethernet, ipv4, ipv6};
     let len = usize::from(size) - 4;
     let b = &mut b[..len];
@@ -231,8 +304,8 @@ pub fn build_frame(
     } else {
         ethernet::ethertype::IPV4
     };
-    ethernet::emit(b, dst_mac, src_mac, s.vlan, et);
-    let ip = ethernet::header_len(s.vlan);
+    ethernet::emit(b, dst_mac, src_mac, vlan, et);
+    let ip = ethernet::header_len(vlan);
     let (src, dst) = (s.src.nth(n), s.dst.nth(n / u64::from(s.src.count)));
     let udp = match (src, dst) {
         (IpAddr::V4(src), IpAddr::V4(dst)) => {
@@ -506,6 +579,7 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
     let mut last_print = t_start;
     let (mut ptx, mut prx) = (0u64, 0u64);
     let mut txb: [*mut sys::rte_mbuf; BURST] = [std::ptr::null_mut(); BURST];
+    let mut txid = [0usize; BURST]; // the stream of each frame in txb
     let mut rxb: [*mut sys::rte_mbuf; BURST] = [std::ptr::null_mut(); BURST];
     let mut rr = 0usize;
     loop {
@@ -567,6 +641,7 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
                         next[i] + interval[i]
                     };
                     txb[k] = m.into_raw();
+                    txid[k] = i;
                     k += 1;
                 }
             }
@@ -576,13 +651,11 @@ pub fn run(p: &Profile, o: &RunOpts, pool: &dataplane::eal::Mempool) -> Result<R
             let sent = usize::from(unsafe {
                 sys::shim_rte_eth_tx_burst(o.tx_port, 0, txb.as_mut_ptr(), k as u16)
             });
-            for m in &txb[sent..k] {
+            for (m, i) in txb[sent..k].iter().zip(&txid[sent..k]) {
                 // SAFETY: not taken by the PMD: still ours. Undo its accounting.
-                let mut mb = unsafe { Mbuf::from_raw(*m) };
-                if let Some((id, _, _)) = parse_stamp(mb.data_mut()) {
-                    if counting {
-                        stats[usize::from(id)].tx -= 1;
-                    }
+                drop(unsafe { Mbuf::from_raw(*m) });
+                if counting {
+                    stats[*i].tx -= 1;
                 }
                 tx_failed += 1;
             }
@@ -759,6 +832,23 @@ streams:
         let sum =
             dataplane::wire::checksum::fold(dataplane::wire::checksum::sum(ip.payload(), acc));
         assert_eq!(sum, 0xffff, "UDP checksum verifies");
+        // VXLAN: outer IPv4/UDP 4789/VNI, inner frame to the router MAC, stamp inside.
+        let vx = "name: vx\nstreams:\n  - name: a\n    frame-size: 114\n    src: { start: 198.18.0.1 }\n    dst: { start: 198.18.1.1 }\n    rate: { pps: 10 }\n    vxlan: { vni: 5000, src: 10.0.0.2, dst: 10.0.0.1, inner-dst-mac: \"02:00:00:00:aa:01\" }\n";
+        let px = Profile::parse(vx).expect("vxlan profile");
+        assert!(
+            Profile::parse(&vx.replace("114", "100")).is_err(),
+            "inner frame under 64"
+        );
+        let len = build_frame(&mut b, &px.streams[0], 114, 1, 5, m, m, 7);
+        assert_eq!(len, 110);
+        let outer = dataplane::wire::ipv4::Ipv4Packet::new_checked(&b[14..len]).expect("outer");
+        assert_eq!(
+            (outer.total_len(), outer.dst()),
+            (96, Ipv4Addr::new(10, 0, 0, 1))
+        );
+        assert_eq!(dataplane::wire::vxlan::parse(&b[34..len]), Ok(5000));
+        assert_eq!(&b[50..56], &[2, 0, 0, 0, 0xaa, 1]);
+        assert_eq!(parse_stamp(&b[50..len]), Some((1, 5, 7)));
         // Destinations cycle after the sources: 4 distinct destinations, 8 source ports.
         let mut dsts = std::collections::HashSet::new();
         for n in 0..16 {
