@@ -120,8 +120,13 @@ fn enqueue(snap: &Snapshot, txs: &mut [TxBuf], queue: u16, ctr: &Counters, port:
 /// How many packets of a burst ahead of the one processed have their headers prefetched.
 const PREFETCH: usize = 3;
 
-/// Busy loops between two polls of the host (TAP) ports while wire traffic flows.
-const HOST_POLL_EVERY: u32 = 16;
+/// Empty loops in a row after which the worker counts as idle and polls the host (TAP)
+/// ports every loop.
+const HOST_IDLE_LOOPS: u32 = 16;
+/// While wire traffic flows, the host ports are polled at most once per this many
+/// microseconds: each poll is a read() syscall (1-2 us in a VM) that delays the packets of
+/// its loop, and they carry only the exception path (BGP, ARP for the host, ...).
+const HOST_POLL_US: u64 = 50;
 
 /// Runs until `shared.shutdown`. Call on the worker's own thread.
 pub fn run(
@@ -143,20 +148,22 @@ pub fn run(
     let mut rx = [std::ptr::null_mut::<sys::rte_mbuf>(); BURST];
     let mut policer = Policer::new(conf.punt_rate, 256, eal::tsc_hz());
     let mut idle = 0u32;
-    let mut loops = 0u32;
+    let host_every = eal::tsc_hz() / 1_000_000 * HOST_POLL_US;
+    let mut host_next = 0u64;
     let inject = &queues.inject[conf.index];
     while !shared.shutdown.load(Relaxed) {
         let snap = sub.snapshot();
         let mut got = 0usize;
-        loops = loops.wrapping_add(1);
+        let poll_host = idle >= HOST_IDLE_LOOPS || {
+            let now = eal::rdtsc();
+            let due = now >= host_next;
+            if due {
+                host_next = now + host_every;
+            }
+            due
+        };
         for (pi, p) in snap.ports.iter().enumerate() {
-            // The kernel's host interfaces (TAP: one read() syscall per poll) carry only the
-            // exception path: while wire traffic flows (the last HOST_POLL_EVERY loops were
-            // not all empty) they are polled once every HOST_POLL_EVERY loops.
-            if matches!(p.role, crate::tables::PortRole::Host { .. })
-                && idle < HOST_POLL_EVERY
-                && !loops.is_multiple_of(HOST_POLL_EVERY)
-            {
+            if matches!(p.role, crate::tables::PortRole::Host { .. }) && !poll_host {
                 continue;
             }
             // SAFETY: valid started port and queue; rx has room for BURST pointers.
