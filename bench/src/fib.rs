@@ -389,7 +389,7 @@ fn measure<K: Key, D: Dpdk<K>>(n: usize, o: &Opts, dpdk: bool) -> Vec<Row> {
     let mut out = vec![0u32; 1024];
     let mut subjects: Vec<(&'static str, f64, f64, f64, Batch<'_, K>)> = vec![
         (
-            "trie (FIB today)",
+            "trie (FIB < 1024)",
             trie.memory() as f64,
             trie_load,
             1.0,
