@@ -195,7 +195,9 @@ case ${1:-} in
     for i in $(seq "$runs"); do
       for dut in tandem l3fwd; do
         if run "$dut" "$profile" "$secs" zc; then
-          echo "$dut $(jq '.rx_mpps' "$OUT/last.json") $(jq '.streams[0].latency_us.p99' "$OUT/last.json") $(jq '.tsc_hz' "$OUT/last.json") $(jq '.tx_failed / ([.streams[].tx] | add + 1)' "$OUT/last.json")" >>"$OUT/compare.txt"
+          # DUT, Mpps, p99 us, TSC Hz, share of the offered frames the DUT refused
+          jq -r --arg d "$dut" '"\($d) \(.rx_mpps) \(.streams[0].latency_us.p99) \(.tsc_hz) \(.tx_failed / ([.streams[].tx] | add + 1))"' \
+            "$OUT/last.json" >>"$OUT/compare.txt"
           echo "run $i $dut: $(summary "$OUT/last.json")"
         else
           echo "run $i $dut failed"

@@ -160,22 +160,18 @@ fn keys<K: Key>(t: &[(K, u8, u32)], skewed: bool) -> Vec<K> {
         .collect()
 }
 
-/// Lookups per second, the median of `runs`: `batch` is called on consecutive 1024-key
-/// slices of `keys` (wrapping) until `lookups` keys were looked up.
-fn lookups_per_s<K>(runs: usize, lookups: usize, keys: &[K], mut batch: impl FnMut(&[K])) -> f64 {
-    let mut rates = Vec::new();
-    for _ in 0..runs {
-        let t0 = Instant::now();
-        let mut done = 0;
-        while done < lookups {
-            let start = done % keys.len();
-            let b = &keys[start..(start + 1024).min(keys.len())];
-            batch(b);
-            done += b.len();
-        }
-        rates.push(done as f64 / t0.elapsed().as_secs_f64());
+/// Lookups per second of one run: `batch` is called on consecutive 1024-key slices of `keys`
+/// (wrapping) until `lookups` keys were looked up.
+fn lookups_per_s<K>(lookups: usize, keys: &[K], mut batch: impl FnMut(&[K])) -> f64 {
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done < lookups {
+        let start = done % keys.len();
+        let b = &keys[start..(start + 1024).min(keys.len())];
+        batch(b);
+        done += b.len();
     }
-    median(&mut rates)
+    done as f64 / t0.elapsed().as_secs_f64()
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -369,21 +365,7 @@ fn measure<K: Key, D: Dpdk<K>>(n: usize, o: &Opts, dpdk: bool) -> Vec<Row> {
     let pop_load = n as f64 / t0.elapsed().as_secs_f64();
     let pop_agrees = agree(&uni, |k| pop.lookup(k), &trie);
     let mut base = if dpdk { D::create(&t) } else { None };
-    let base_agrees = base.as_mut().map(|d| {
-        let checked = uni.len().min(1 << 16);
-        let mut same = 0;
-        for chunk in uni[..checked].chunks(1024) {
-            let got = d.lookup_bulk(chunk);
-            same += chunk
-                .iter()
-                .zip(got)
-                .filter(|(k, g)| trie.lookup(**k) == **g)
-                .count();
-        }
-        same as f64 / checked as f64
-    });
-    let base_info = base.as_ref().map(|d| (d.bytes(), d.load_routes_per_s()));
-
+    let has_base = base.is_some();
     // (name, bytes, load rate, agrees, lookup of one batch)
     type Batch<'a, K> = Box<dyn FnMut(&[K]) + 'a>;
     let mut out = vec![0u32; 1024];
@@ -417,7 +399,19 @@ fn measure<K: Key, D: Dpdk<K>>(n: usize, o: &Opts, dpdk: bool) -> Vec<Row> {
             }),
         ),
     ];
-    if let (Some(d), Some((bytes, load)), Some(agrees)) = (base.as_mut(), base_info, base_agrees) {
+    if let Some(d) = base.as_mut() {
+        let checked = &uni[..uni.len().min(1 << 16)];
+        let mut same = 0;
+        for chunk in checked.chunks(1024) {
+            let got = d.lookup_bulk(chunk);
+            same += chunk
+                .iter()
+                .zip(got)
+                .filter(|(k, g)| trie.lookup(**k) == **g)
+                .count();
+        }
+        let (bytes, load) = (d.bytes(), d.load_routes_per_s());
+        let agrees = same as f64 / checked.len() as f64;
         subjects.push((
             D::NAME,
             bytes,
@@ -432,27 +426,26 @@ fn measure<K: Key, D: Dpdk<K>>(n: usize, o: &Opts, dpdk: bool) -> Vec<Row> {
     let mut rates = vec![Vec::new(); subjects.len()];
     for _ in 0..o.runs {
         for (i, s) in subjects.iter_mut().enumerate() {
-            let u = lookups_per_s(1, o.lookups, &uni, &mut s.4);
-            let k = lookups_per_s(1, o.lookups, &skew, &mut s.4);
+            let u = lookups_per_s(o.lookups, &uni, &mut s.4);
+            let k = lookups_per_s(o.lookups, &skew, &mut s.4);
             rates[i].push((u, k));
         }
     }
-    let has_base = base_agrees.is_some();
-    let last = subjects.len() - 1;
-    let med = |v: Vec<f64>| median(&mut v.clone());
+    // The DPDK structure, when there is one, is the last subject: the baseline of the ratios.
+    let base = has_base.then(|| subjects.len() - 1);
+    let med = |mut v: Vec<f64>| median(&mut v);
     subjects
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let r = &rates[i];
             let ratio = |f: fn(&(f64, f64)) -> f64| {
-                has_base.then(|| {
-                    med(r
-                        .iter()
-                        .zip(&rates[last])
-                        .map(|(a, b)| f(a) / f(b))
-                        .collect())
-                })
+                let b = base.filter(|b| *b != i)?;
+                Some(med(r
+                    .iter()
+                    .zip(&rates[b])
+                    .map(|(x, y)| f(x) / f(y))
+                    .collect()))
             };
             Row {
                 family: K::FAMILY,
@@ -462,16 +455,8 @@ fn measure<K: Key, D: Dpdk<K>>(n: usize, o: &Opts, dpdk: bool) -> Vec<Row> {
                 load_routes_per_s: s.2,
                 uniform_mlookups_per_s: med(r.iter().map(|x| x.0).collect()) / 1e6,
                 skewed_mlookups_per_s: med(r.iter().map(|x| x.1).collect()) / 1e6,
-                uniform_ratio: if has_base && i != last {
-                    ratio(|x| x.0)
-                } else {
-                    None
-                },
-                skewed_ratio: if has_base && i != last {
-                    ratio(|x| x.1)
-                } else {
-                    None
-                },
+                uniform_ratio: ratio(|x| x.0),
+                skewed_ratio: ratio(|x| x.1),
                 agrees: s.3,
             }
         })

@@ -233,8 +233,9 @@ impl Stream {
 }
 
 /// Builds frame `n` of stream `id` into `b` (which must hold `size - 4` bytes): Ethernet
-/// (+ 802.1Q), IPv4 with a valid checksum or IPv6, UDP (checksum 0 over IPv4, computed over
-/// IPv6 where it is mandatory), then the stamp and zero fill.
+/// (+ 802.1Q), for a VXLAN stream outer IPv4 / UDP / VXLAN and the inner Ethernet header,
+/// then IPv4 with a valid checksum or IPv6, UDP (checksum 0 over IPv4, computed over IPv6
+/// where it is mandatory), the stamp and zero fill.
 #[allow(clippy::too_many_arguments)]
 pub fn build_frame(
     b: &mut [u8],
@@ -247,92 +248,54 @@ pub fn build_frame(
     tsc: u64,
 ) -> usize {
     use dataplane::wire::{ethernet, ipv4, vxlan};
-    if let Some(x) = s.vxlan {
-        // The inner frame as the stream describes it (without VLAN: that would be on the
-        // outer frame), behind outer Ethernet (+ VLAN) / IPv4 / UDP / VXLAN.
-        let outer = usize::from(VXLAN_OVERHEAD) + if s.vlan.is_some() { 4 } else { 0 };
-        let ilen = build_plain(
-            &mut b[outer..],
-            s,
-            None,
-            size - outer as u16,
-            id,
-            n,
-            x.inner_dst_mac,
-            src_mac,
-            tsc,
-        );
-        let len = outer + ilen;
-        ethernet::emit(b, dst_mac, src_mac, s.vlan, ethernet::ethertype::IPV4);
-        let ip = ethernet::header_len(s.vlan);
-        ipv4::emit(
-            &mut b[ip..len],
-            x.src,
-            x.dst,
-            ipv4::PROTO_UDP,
-            64,
-            len - ip - ipv4::MIN_HDR,
-        );
-        // Entropy in the source port, as a VTEP puts it (RFC 7348 §5).
-        let sport = vxlan::entropy_port((n as u32).wrapping_mul(0x9e37_79b1) >> 7);
-        vxlan::emit(&mut b[ip + ipv4::MIN_HDR..], sport, 4789, x.vni, ilen);
-        return len;
-    }
-    build_plain(b, s, s.vlan, size, id, n, dst_mac, src_mac, tsc)
-}
-
-/// `build_frame` without VXLAN, tagged with `vlan`.
-#[allow(clippy::too_many_arguments)]
-fn build_plain(
-    b: &mut [u8],
-    s: &Stream,
-    vlan: Option<u16>,
-    size: u16,
-    id: u8,
-    n: u64,
-    dst_mac: MacAddr,
-    src_mac: MacAddr,
-    tsc: u64,
-) -> usize {
-    use dataplane::wire::{checksum, ethernet, ipv4, ipv6};
     let len = usize::from(size) - 4;
     let b = &mut b[..len];
     b.fill(0);
-    let v6 = s.src.start.is_ipv6();
-    let et = if v6 {
+    let et = if s.src.start.is_ipv6() {
         ethernet::ethertype::IPV6
     } else {
         ethernet::ethertype::IPV4
     };
-    ethernet::emit(b, dst_mac, src_mac, vlan, et);
-    let ip = ethernet::header_len(vlan);
+    let l2 = ethernet::header_len(s.vlan);
+    let l3 = match s.vxlan {
+        None => {
+            ethernet::emit(b, dst_mac, src_mac, s.vlan, et);
+            l2
+        }
+        Some(x) => {
+            // Outer Ethernet (+ VLAN) / IPv4 / UDP / VXLAN, then the inner frame's Ethernet
+            // header toward the VRF's router MAC.
+            ethernet::emit(b, dst_mac, src_mac, s.vlan, ethernet::ethertype::IPV4);
+            let udp = l2 + ipv4::MIN_HDR;
+            let inner = udp + vxlan::HDR;
+            ipv4::emit(&mut b[l2..], x.src, x.dst, ipv4::PROTO_UDP, 64, len - udp);
+            // Entropy in the source port, as a VTEP puts it (RFC 7348 §5).
+            let sport = vxlan::entropy_port((n as u32).wrapping_mul(0x9e37_79b1) >> 7);
+            vxlan::emit(&mut b[udp..], sport, 4789, x.vni, len - inner);
+            ethernet::emit(&mut b[inner..], x.inner_dst_mac, src_mac, None, et);
+            inner + ethernet::ETH_HDR
+        }
+    };
+    build_l3(&mut b[l3..], s, id, n, tsc);
+    len
+}
+
+/// IP + UDP + stamp of frame `n` over all of `b` (zero-filled).
+fn build_l3(b: &mut [u8], s: &Stream, id: u8, n: u64, tsc: u64) {
+    use dataplane::wire::{checksum, ipv4, ipv6};
+    let len = b.len();
     let (src, dst) = (s.src.nth(n), s.dst.nth(n / u64::from(s.src.count)));
     let udp = match (src, dst) {
         (IpAddr::V4(src), IpAddr::V4(dst)) => {
-            let total = len - ip;
-            ipv4::emit(
-                &mut b[ip..],
-                src,
-                dst,
-                ipv4::PROTO_UDP,
-                64,
-                total - ipv4::MIN_HDR,
-            );
-            ip + ipv4::MIN_HDR
+            ipv4::emit(b, src, dst, ipv4::PROTO_UDP, 64, len - ipv4::MIN_HDR);
+            ipv4::MIN_HDR
         }
         (IpAddr::V6(src), IpAddr::V6(dst)) => {
-            let pl = len - ip - ipv6::HDR;
-            ipv6::emit(
-                &mut b[ip..],
-                &src.octets(),
-                &dst.octets(),
-                ipv4::PROTO_UDP,
-                64,
-                pl,
-            );
-            ip + ipv6::HDR
+            let (s6, d6) = (src.octets(), dst.octets());
+            ipv6::emit(b, &s6, &d6, ipv4::PROTO_UDP, 64, len - ipv6::HDR);
+            ipv6::HDR
         }
-        _ => return 0, // refused by validate()
+        _ => return, // refused by validate()
     };
     let ulen = (len - udp) as u16;
     let sp = s
@@ -357,7 +320,6 @@ fn build_plain(
         let c = !checksum::fold(checksum::sum(&b[udp..st + STAMP], acc));
         b[udp + 6..udp + 8].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());
     }
-    len
 }
 
 impl Range {

@@ -289,6 +289,8 @@ const LINK_POLL: Duration = Duration::from_millis(10);
 /// wake-up preempts a worker that shares control's core, and 500 a second cost a busy
 /// worker's p99 latency 3x.
 const BUSY_TICK: Duration = Duration::from_millis(2);
+/// The protocol timers' tick (LACP, neighbours, ES, BGP housekeeping).
+const TIMERS: Duration = Duration::from_millis(100);
 
 fn hugepages_free_mb() -> u64 {
     let Ok(m) = std::fs::read_to_string("/proc/meminfo") else {
@@ -664,7 +666,7 @@ impl Instance {
 
     /// The event loop; returns on SIGINT/SIGTERM.
     pub async fn run(mut self, mut api: mpsc::Receiver<ApiMsg>) -> Result<()> {
-        let mut timers = tokio::time::interval(Duration::from_millis(100));
+        let mut timers = tokio::time::interval(TIMERS);
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let (peer_tx, mut peer_rx) = mpsc::channel(1024);
         let wake = Arc::new(tokio::sync::Notify::new());
@@ -693,7 +695,7 @@ impl Instance {
                         // Link polls are for bundle members; without any, the 100 ms timers
                         // tick is soon enough. An event queued before the flag was up woke
                         // nobody: look again.
-                        let idle = if self.bundles.is_empty() { Duration::from_millis(100) } else { LINK_POLL };
+                        let idle = if self.bundles.is_empty() { TIMERS } else { LINK_POLL };
                         if self.queues.events.is_empty() { now + idle } else { now }
                     };
                 }

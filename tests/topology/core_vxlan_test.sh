@@ -29,12 +29,7 @@ veth pe1 c1 core k1
 veth pe2 c2 core k2
 veth pe3 c3 core k3
 for k in k1 k2 k3; do ip -n "$P-core" link set $k master br0; done
-for i in 1 2 3 4; do
-  veth ce sw-h$i h$i eth0
-  host_addr h$i 192.0.2.1$i/24 192.0.2.1
-done
-ovs_ce_lag balance-tcp 10 other_config:bond-rebalance-interval=1000
-for i in 1 2 3 4; do vsctl ce add-port br0 sw-h$i tag=10; done
+ce_hosts
 ESI="00:11:22:33:44:55:00:00:00:06"
 
 # flows SRC: 4 hosts x 64 source ports x 5 rounds = 1280 datagrams over 256 flows.

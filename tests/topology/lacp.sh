@@ -9,12 +9,7 @@ lacp_up() {
   for ns in ce pe1 pe2 h1 h2 h3 h4; do netns_add $ns; done
   veth ce l1a pe1 l1b
   veth ce l2a pe2 l2b
-  for i in 1 2 3 4; do
-    veth ce sw-h$i h$i eth0
-    host_addr h$i 192.0.2.1$i/24 192.0.2.1
-  done
-  ovs_ce_lag balance-tcp 10 other_config:bond-rebalance-interval=1000
-  for i in 1 2 3 4; do vsctl ce add-port br0 sw-h$i tag=10; done
+  ce_hosts
   lacp_pe pe1 l1b 0x0101 02:00:00:00:aa:01
   lacp_pe pe2 l2b 0x0201 02:00:00:00:aa:01
 }

@@ -96,6 +96,17 @@ ovs_ce_lag() {
     other_config:lacp-time=fast other_config:lacp-system-id=02:00:00:00:ce:01 \
     other_config:lacp-system-priority=100 "$@"
 }
+# ce_hosts: the CE of ovs_ce_lag (balance-tcp, VLAN 10) with hosts h1..h4 (192.0.2.11-14/24,
+# gateway 192.0.2.1) on access ports of VLAN 10. Namespaces ce and h1..h4 must exist.
+ce_hosts() {
+  local i
+  for i in 1 2 3 4; do
+    veth ce sw-h$i h$i eth0
+    host_addr h$i 192.0.2.1$i/24 192.0.2.1
+  done
+  ovs_ce_lag balance-tcp 10 other_config:bond-rebalance-interval=1000
+  for i in 1 2 3 4; do vsctl ce add-port br0 sw-h$i tag=10; done
+}
 appctl() { local ns=$1; shift; ovs-appctl -t "$LAB/ovs-$ns/vswitchd.ctl" "$@"; }
 
 # tandemd NAME NS CONFIG: start an appliance in namespace NS and wait for its API.

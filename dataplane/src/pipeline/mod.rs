@@ -755,8 +755,10 @@ fn vxlan_output<B: PacketBuf, S: Sink>(
         return Verdict::Drop(DropReason::OverlayDown);
     };
     let ov = &*vrf.overlay;
+    // Hashed once here: the tunnel, the outer source port and the underlay's choice share it.
+    let h = hash.hash();
     let t = match ov.groups.get(group as usize) {
-        Some(g) if !g.is_empty() => g[hash.hash() as usize % g.len()],
+        Some(g) if !g.is_empty() => g[h as usize % g.len()],
         _ => return Verdict::Drop(DropReason::OverlayDown),
     };
     let Some(under) = snap.vrfs.get(usize::from(x.underlay)) else {
@@ -780,13 +782,12 @@ fn vxlan_output<B: PacketBuf, S: Sink>(
         x.ttl,
         vxlan::HDR + inner,
     );
-    let hash = Flow::Hash(hash.hash());
-    let port = vxlan::entropy_port(hash.hash());
+    let port = vxlan::entropy_port(h);
     vxlan::emit(&mut b[ipv4::MIN_HDR..], port, x.udp_port, t.vni, inner);
     ethernet::emit(&mut b[outer..], t.rmac, ov.router_mac, None, et);
     crate::counters::bump(&cx.ctr.vxlan_tx, 1);
     let d = IpAddr::V4(t.vtep);
-    forward(cx, under, nh, None, d, ethertype::IPV4, hash, pkt)
+    forward(cx, under, nh, None, d, ethertype::IPV4, Flow::Hash(h), pkt)
 }
 
 fn neighbor_out<B: PacketBuf, S: Sink>(

@@ -259,22 +259,8 @@ pub fn routes_with(cfg: &Config, topo: &Topology, vrf: VrfId, learned: &Learned)
             );
         }
     }
-    // A poptrie stores 16-bit next-hop indexes: a VRF with more distinct next hops than that
-    // (not a real one) loses the routes past the limit rather than the whole table.
-    const MAX: u32 = super::poptrie::MAX_VALUE;
-    let (n4, n6) = (
-        r4.iter().map(Vec::len).sum::<usize>(),
-        r6.iter().map(Vec::len).sum::<usize>(),
-    );
-    let r4: Vec<(u32, u8, u32)> = r4.into_iter().flatten().filter(|r| r.2 <= MAX).collect();
-    let r6: Vec<(u128, u8, u32)> = r6.into_iter().flatten().filter(|r| r.2 <= MAX).collect();
-    if r4.len() + r6.len() < n4 + n6 {
-        tracing::warn!(
-            vrf,
-            dropped = n4 + n6 - r4.len() - r6.len(),
-            "routes over the next-hop limit"
-        );
-    }
+    let r4: Vec<(u32, u8, u32)> = r4.into_iter().flatten().collect();
+    let r6: Vec<(u128, u8, u32)> = r6.into_iter().flatten().collect();
     Routes {
         fib4: fib::Table::build(r4),
         fib6: fib::Table::build(r6),

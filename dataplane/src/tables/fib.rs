@@ -158,31 +158,15 @@ impl<K: super::poptrie::Direct> Default for Table<K> {
 }
 
 impl<K: super::poptrie::Direct> Table<K> {
-    /// Builds from routes as `Lpm::build` (for the same prefix the last wins). Values must be
-    /// at most `poptrie::MAX_VALUE`.
+    /// Builds from routes as `Lpm::build` (for the same prefix the last wins). A table whose
+    /// values do not fit a poptrie's 16-bit leaves (more distinct next hops than any real VRF)
+    /// stays a trie, whatever its size: nothing is left out.
     pub fn build(routes: Vec<(K, u8, u32)>) -> Self {
-        if routes.len() >= POPTRIE_FROM {
+        let fits = || routes.iter().all(|r| r.2 <= super::poptrie::MAX_VALUE);
+        if routes.len() >= POPTRIE_FROM && fits() {
             Table::Poptrie(super::poptrie::Poptrie::build(routes))
         } else {
             Table::Trie(Lpm::build(routes))
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Table::Trie(t) => t.len(),
-            Table::Poptrie(t) => t.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn memory(&self) -> usize {
-        match self {
-            Table::Trie(t) => t.memory(),
-            Table::Poptrie(t) => t.memory(),
         }
     }
 }
@@ -242,6 +226,16 @@ pub(crate) mod tests {
         assert_eq!(d.lookup(0xffffffff), Some(9));
     }
 
+    /// A reproducible xorshift64 sequence for table and key generation in tests.
+    pub(crate) fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     /// IPv4 routes under few distinct high bytes, so that prefixes nest and overlap often.
     pub(crate) fn v4_routes() -> impl Strategy<Value = Vec<(u32, u8, u32)>> {
         // Few distinct high bytes so that prefixes nest and overlap often.
@@ -259,13 +253,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_large_table_is_a_poptrie_and_answers_like_the_trie() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let routes: Vec<(u32, u8, u32)> = (0..3000)
             .map(|i| {
                 let r = next();
@@ -288,6 +276,13 @@ pub(crate) mod tests {
         {
             assert_eq!(big.lookup(k), trie.lookup(k), "key {k:#x}");
         }
+        // A value past the poptrie's 16 bits keeps the table a trie, every route in it.
+        let mut wide = routes.clone();
+        wide[7].2 = super::super::poptrie::MAX_VALUE + 1;
+        let t = Table::build(wide.clone());
+        assert!(matches!(t, Table::Trie(_)));
+        let k = wide[7].0;
+        assert_eq!(t.lookup(k), Lpm::build(wide).lookup(k));
     }
 
     proptest! {

@@ -75,7 +75,6 @@ pub struct Poptrie<K: Direct> {
     nodes: Vec<Node>,
     /// Value + 1; 0 is "no route".
     leaves: Vec<u16>,
-    routes: usize,
     _k: std::marker::PhantomData<K>,
 }
 
@@ -123,7 +122,6 @@ impl<K: Direct> Poptrie<K> {
             flat: vec![0u64; 1 << K::DIRECT].into_boxed_slice(),
             nodes: Vec::new(),
             leaves: Vec::new(),
-            routes: routes.len(),
             _k: std::marker::PhantomData,
         };
         t.build_direct(&routes);
@@ -219,20 +217,27 @@ impl<K: Direct> Poptrie<K> {
         node
     }
 
-    pub fn len(&self) -> usize {
-        self.routes
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.routes == 0
-    }
-
     /// Memory held by the direct and flat arrays, the nodes and the leaves, in bytes.
     pub fn memory(&self) -> usize {
         self.direct.len() * 4
             + self.flat.len() * 8
             + self.nodes.len() * std::mem::size_of::<Node>()
             + self.leaves.len() * 2
+    }
+}
+
+/// The number of set bits of `bits` at positions 0..=v: a child's rank in its node's block.
+#[inline(always)]
+fn rank(bits: u64, v: usize) -> u32 {
+    (bits & (u64::MAX >> (63 - v))).count_ones()
+}
+
+impl<K: Direct> Poptrie<K> {
+    /// The leaf of `key` under direct slot `slot`, whose entry `d` is `FLAT`.
+    #[inline(always)]
+    fn flat_leaf(&self, key: K, slot: usize, d: u32) -> u16 {
+        let v = key.bits(K::DIRECT, STRIDE);
+        self.leaves[((d & !FLAT) + rank(self.flat[slot], v) - 1) as usize]
     }
 }
 
@@ -263,14 +268,11 @@ impl<K: Direct> Poptrie<K> {
         for i in 0..n {
             let slot = keys[i].bits(0, K::DIRECT);
             let d = self.direct[slot];
+            // Leaves hold value + 1: 0 ("no route") becomes u32::MAX.
             if d & LEAF != 0 {
-                out[i] =
-                    u32::from(d as u16).wrapping_sub(1) | if d as u16 == 0 { u32::MAX } else { 0 };
+                out[i] = u32::from(d as u16).wrapping_sub(1);
             } else if d & FLAT != 0 {
-                let v = keys[i].bits(K::DIRECT, STRIDE);
-                let rank = (self.flat[slot] & (u64::MAX >> (63 - v))).count_ones();
-                let leaf = self.leaves[((d & !FLAT) + rank - 1) as usize];
-                out[i] = u32::from(leaf).wrapping_sub(1);
+                out[i] = u32::from(self.flat_leaf(keys[i], slot, d)).wrapping_sub(1);
             } else {
                 node[i] = d;
                 active |= 1 << i;
@@ -284,14 +286,12 @@ impl<K: Direct> Poptrie<K> {
                 lanes &= lanes - 1;
                 let nd = &self.nodes[node[i] as usize];
                 let v = keys[i].bits(off[i], STRIDE);
-                let upto = u64::MAX >> (63 - v);
                 if nd.vector & (1 << v) != 0 {
-                    node[i] = nd.base1 + (nd.vector & upto).count_ones() - 1;
+                    node[i] = nd.base1 + rank(nd.vector, v) - 1;
                     off[i] += STRIDE;
                     prefetch(&self.nodes[node[i] as usize]);
                 } else {
-                    let leaf =
-                        self.leaves[(nd.base0 + (nd.leafvec & upto).count_ones() - 1) as usize];
+                    let leaf = self.leaves[(nd.base0 + rank(nd.leafvec, v) - 1) as usize];
                     out[i] = u32::from(leaf).wrapping_sub(1);
                     active &= !(1 << i);
                 }
@@ -309,22 +309,17 @@ impl<K: Direct> Fib<K> for Poptrie<K> {
             return u32::from(d as u16).checked_sub(1);
         }
         if d & FLAT != 0 {
-            let v = key.bits(K::DIRECT, STRIDE);
-            let rank = (self.flat[slot] & (u64::MAX >> (63 - v))).count_ones();
-            return u32::from(self.leaves[((d & !FLAT) + rank - 1) as usize]).checked_sub(1);
+            return u32::from(self.flat_leaf(key, slot, d)).checked_sub(1);
         }
         let mut node = &self.nodes[d as usize];
         let mut off = K::DIRECT;
         loop {
             let v = key.bits(off, STRIDE);
-            let upto = u64::MAX >> (63 - v); // bits 0..=v
             if node.vector & (1 << v) != 0 {
-                let rank = (node.vector & upto).count_ones();
-                node = &self.nodes[(node.base1 + rank - 1) as usize];
+                node = &self.nodes[(node.base1 + rank(node.vector, v) - 1) as usize];
                 off += STRIDE;
             } else {
-                let rank = (node.leafvec & upto).count_ones();
-                let leaf = self.leaves[(node.base0 + rank - 1) as usize];
+                let leaf = self.leaves[(node.base0 + rank(node.leafvec, v) - 1) as usize];
                 return u32::from(leaf).checked_sub(1);
             }
         }
@@ -336,7 +331,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    use crate::tables::fib::tests::{naive, v4_routes};
+    use crate::tables::fib::tests::{naive, v4_routes, xorshift};
 
     #[test]
     fn basic_v4() {
@@ -373,24 +368,18 @@ mod tests {
 
     #[test]
     fn bulk_lookup_agrees_with_single_lookups() {
-        let mut x: u32 = 12345;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = xorshift(12345);
         let routes: Vec<(u32, u8, u32)> = (0..5000)
             .map(|i| {
                 (
-                    next(),
+                    (next() >> 32) as u32,
                     [8u8, 16, 19, 22, 24, 28, 32][i % 7],
                     (i % 100) as u32,
                 )
             })
             .collect();
         let t = Poptrie::<u32>::build(routes);
-        let keys: Vec<u32> = (0..1000).map(|_| next()).collect();
+        let keys: Vec<u32> = (0..1000).map(|_| (next() >> 32) as u32).collect();
         let mut out = vec![0u32; keys.len()];
         t.lookup_bulk(&keys, &mut out);
         for (k, o) in keys.iter().zip(&out) {
